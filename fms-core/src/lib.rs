@@ -2,9 +2,22 @@
 
 pub mod activity;
 pub mod clock;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod decision;
+pub mod error;
 pub mod ids;
+pub mod intake;
+pub mod payload;
+pub mod queue;
+pub mod secret;
 pub mod sender;
+pub mod service;
+pub mod store;
 pub mod tenant;
 pub mod ticket;
 pub mod user;
+pub mod workflow;
+
+pub use error::{Error, ErrorKind, Result};
+pub use service::Fms;

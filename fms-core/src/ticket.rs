@@ -210,6 +210,8 @@ pub struct Ticket {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// Bumped on every change of the ticket row; used for optimistic concurrency.
+    pub version: i64,
 }
 
 /// Formats a ticket number: `prefix` + `-` + the counter, zero-padded to four digits.

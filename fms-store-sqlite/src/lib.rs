@@ -1,1 +1,210 @@
-//! placeholder
+//! fms-store-sqlite: the [`TicketStore`] of fms on SQLite, the embedded default.
+//!
+//! SQLite is bundled (no system library needed). The store owns one connection; every call
+//! runs on tokio's blocking pool (`spawn_blocking`), so it never blocks the async runtime
+//! (a tokio runtime is required). Writes use `BEGIN IMMEDIATE`: SQLite has one writer at a
+//! time, and taking the write lock up front turns would-be deadlocks into short waits
+//! (bounded by `busy_timeout`). Files are opened in WAL mode with `synchronous = FULL`, so a
+//! committed activity and its queue row survive a power cut.
+//!
+//! The outbox is a trigger, as in the spec: an `AFTER INSERT` trigger on `ticket_activities`
+//! bumps the ticket's counter and writes the `ticket_webhook_queue` row with the next
+//! per-ticket sequence and a snapshot of the ticket, in the same transaction. Rows written by
+//! other tools are queued too.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use fms_core::{Fms, tenant::NewTenant};
+//! use fms_store_sqlite::SqliteStore;
+//!
+//! let fms = Fms::new(Arc::new(SqliteStore::in_memory()?));
+//! let tenant = fms.create_tenant(NewTenant::new("ACME Facilities")).await?;
+//! assert_eq!(fms.tenant(tenant.id).await?.name, "ACME Facilities");
+//! # Ok(()) }
+//! ```
+
+mod directory;
+mod error;
+#[cfg(feature = "conformance")]
+mod faults;
+mod row;
+mod schema;
+mod tickets;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fms_core::activity::Activity;
+use fms_core::ids::{QueueEntryId, TenantId, TicketId, UserId};
+use fms_core::payload::PayloadParts;
+use fms_core::queue::{QueueEntry, QueueQuery};
+use fms_core::store::{
+    CreateTicket, CreatedTicket, StoreError, TicketChange, TicketQuery, TicketStore,
+};
+use fms_core::tenant::{Tenant, TenantPatch};
+use fms_core::ticket::Ticket;
+use fms_core::user::{Role, User, UserPatch};
+use rusqlite::Connection;
+
+/// How long a statement waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite store. Cheap to clone (clones share the connection).
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    label: Arc<str>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("database", &self.label)
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file at `path` and brings its schema up to
+    /// date. WAL mode, `synchronous = FULL`, foreign keys on, 5 s busy timeout.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let conn = Connection::open(path).map_err(error::Error::from)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(error::Error::from)?;
+        Self::setup(conn, path.display().to_string())
+    }
+
+    /// A private in-memory database, gone when the last clone is dropped. For tests and
+    /// examples.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory().map_err(error::Error::from)?;
+        Self::setup(conn, ":memory:".to_owned())
+    }
+
+    fn setup(mut conn: Connection, label: String) -> Result<Self, StoreError> {
+        let mut init = || -> error::Result<()> {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            schema::migrate(&mut conn)?;
+            Ok(())
+        };
+        init()?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            label: label.into(),
+        })
+    }
+
+    /// The schema version of the database (equal to this build's after `open`).
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        self.call(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+            .await
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> error::Result<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await;
+        match joined {
+            Ok(result) => result.map_err(StoreError::from),
+            Err(join) => Err(error::Error::from(join).into()),
+        }
+    }
+}
+
+#[async_trait]
+impl TicketStore for SqliteStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let tenant = tenant.clone();
+        self.call(move |c| directory::create_tenant(c, &tenant)).await
+    }
+
+    async fn tenant(&self, id: TenantId) -> Result<Tenant, StoreError> {
+        self.call(move |c| directory::tenant(c, id)).await
+    }
+
+    async fn update_tenant(
+        &self,
+        id: TenantId,
+        patch: &TenantPatch,
+    ) -> Result<Tenant, StoreError> {
+        let patch = patch.clone();
+        self.call(move |c| directory::update_tenant(c, id, &patch))
+            .await
+    }
+
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.call(move |c| directory::create_user(c, &user)).await
+    }
+
+    async fn user(&self, id: UserId) -> Result<User, StoreError> {
+        self.call(move |c| directory::user(c, id)).await
+    }
+
+    async fn user_by_chat_id(
+        &self,
+        tenant: TenantId,
+        chat_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let chat_id = chat_id.to_owned();
+        self.call(move |c| directory::user_by_chat_id(c, tenant, &chat_id))
+            .await
+    }
+
+    async fn update_user(&self, id: UserId, patch: &UserPatch) -> Result<User, StoreError> {
+        let patch = patch.clone();
+        self.call(move |c| directory::update_user(c, id, &patch))
+            .await
+    }
+
+    async fn users(&self, tenant: TenantId, role: Option<Role>) -> Result<Vec<User>, StoreError> {
+        self.call(move |c| directory::users(c, tenant, role)).await
+    }
+
+    async fn create_ticket(&self, new: &CreateTicket) -> Result<CreatedTicket, StoreError> {
+        let new = new.clone();
+        self.call(move |c| tickets::create_ticket(c, &new)).await
+    }
+
+    async fn change_ticket(&self, change: &TicketChange) -> Result<Ticket, StoreError> {
+        let change = change.clone();
+        self.call(move |c| tickets::change_ticket(c, &change)).await
+    }
+
+    async fn ticket(&self, id: TicketId) -> Result<Ticket, StoreError> {
+        self.call(move |c| tickets::ticket(c, id)).await
+    }
+
+    async fn tickets(&self, query: &TicketQuery) -> Result<Vec<Ticket>, StoreError> {
+        let query = query.clone();
+        self.call(move |c| tickets::tickets(c, &query)).await
+    }
+
+    async fn activities(&self, ticket: TicketId) -> Result<Vec<Activity>, StoreError> {
+        self.call(move |c| tickets::activities(c, ticket)).await
+    }
+
+    async fn queue_entries(&self, query: &QueueQuery) -> Result<Vec<QueueEntry>, StoreError> {
+        let query = query.clone();
+        self.call(move |c| tickets::queue_entries(c, &query)).await
+    }
+
+    async fn payload_parts(&self, entry: QueueEntryId) -> Result<PayloadParts, StoreError> {
+        self.call(move |c| tickets::payload_parts(c, entry)).await
+    }
+}

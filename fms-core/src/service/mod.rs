@@ -1,0 +1,63 @@
+//! The service API: the one type an embedding application holds. It validates input, runs
+//! the pure decisions (intake, rules, workflow) and applies them through the ports.
+
+mod directory;
+mod tickets;
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::store::TicketStore;
+
+pub use directory::URL_MAX;
+pub use tickets::{AddActivity, Ingested, METADATA_MAX_BYTES};
+
+/// The fms service. Cheap to clone; share it between tasks.
+///
+/// ```
+/// # async fn demo(store: std::sync::Arc<dyn fms_core::store::TicketStore>) -> fms_core::Result<()> {
+/// use fms_core::{Fms, tenant::NewTenant, user::{NewUser, Role}};
+///
+/// let fms = Fms::new(store);
+/// let tenant = fms.create_tenant(NewTenant::new("ACME Facilities")).await?;
+/// fms.create_user(NewUser::new(tenant.id, "John Doe", Role::Complainant).with_chat_id("123456789")).await?;
+/// let body = serde_json::json!({
+///     "issue": "AC not working in Building A", "location": "Building A, Floor 3",
+///     "category": "HVAC", "priority": "high", "name": "John Doe",
+///     "chat_id": "123456789", "tenant_id": tenant.id.to_string(),
+/// });
+/// let ingested = fms.ingest(&body, None).await?;
+/// println!("{}", ingested.ticket.number); // TKT-0001
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fms {
+    store: Arc<dyn TicketStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Fms {
+    /// A service over `store`, on the system clock.
+    pub fn new(store: Arc<dyn TicketStore>) -> Self {
+        Self {
+            store,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Replaces the clock (tests, simulations).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The store this service writes to.
+    pub fn store(&self) -> &Arc<dyn TicketStore> {
+        &self.store
+    }
+
+    /// The clock this service reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+}

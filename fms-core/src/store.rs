@@ -1,0 +1,201 @@
+//! The `TicketStore` port: everything fms persists. Each method is one atomic operation: it
+//! either fully happens or not at all; transactions never cross the port.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::activity::{Activity, NewActivity};
+use crate::ids::{QueueEntryId, TenantId, TicketId, UserId};
+use crate::payload::PayloadParts;
+use crate::queue::{QueueEntry, QueueQuery};
+use crate::tenant::{Tenant, TenantPatch};
+use crate::ticket::{Priority, Report, SlaDue, Status, Ticket};
+use crate::user::{Role, User, UserPatch};
+
+/// A store failure. Adapters map their driver errors into it; driver error types never cross
+/// the port.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The thing does not exist.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked up.
+        what: &'static str,
+    },
+    /// A uniqueness rule or an optimistic-concurrency check failed.
+    #[error("conflict: {reason}")]
+    Conflict {
+        /// Why.
+        reason: String,
+    },
+    /// The data is not what the store accepts.
+    #[error("invalid data: {reason}")]
+    Invalid {
+        /// Why.
+        reason: String,
+    },
+    /// A temporary failure (busy, connection lost); retrying may succeed.
+    #[error("{backend} unavailable")]
+    Unavailable {
+        /// Which backend.
+        backend: &'static str,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Any other backend failure.
+    #[error("{backend} error")]
+    Backend {
+        /// Which backend.
+        backend: &'static str,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// A change to the ticket row that goes with one activity. `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketUpdate {
+    /// New status.
+    pub status: Option<Status>,
+    /// New priority.
+    pub priority: Option<Priority>,
+    /// New executor (`Some(None)` unassigns).
+    pub executor_id: Option<Option<UserId>>,
+    /// New SLA due times.
+    pub sla: Option<SlaDue>,
+}
+
+impl TicketUpdate {
+    /// Whether this changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self == &TicketUpdate::default()
+    }
+}
+
+/// One step of a write: apply `update` to the ticket row, then append `activity` (whose
+/// queue row then snapshots the ticket as updated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// The ticket change (may be empty).
+    pub update: TicketUpdate,
+    /// The activity that records it.
+    pub activity: NewActivity,
+}
+
+impl Step {
+    /// A step that only appends an activity.
+    pub fn activity(activity: NewActivity) -> Self {
+        Self {
+            update: TicketUpdate::default(),
+            activity,
+        }
+    }
+}
+
+/// A new ticket with its first activities, written in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateTicket {
+    /// Its id.
+    pub id: TicketId,
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// Complainant.
+    pub complainant_id: UserId,
+    /// What was reported.
+    pub report: Report,
+    /// Initial priority.
+    pub priority: Priority,
+    /// Initial SLA due times.
+    pub sla: SlaDue,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Steps applied after the insert, in order; the first is the `ticket_created` activity.
+    pub steps: Vec<Step>,
+    /// When set, a second create with the same key in the same tenant returns the first
+    /// ticket and writes nothing.
+    pub idempotency_key: Option<String>,
+}
+
+/// The result of [`TicketStore::create_ticket`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedTicket {
+    /// The ticket (the first one, for a repeated idempotency key).
+    pub ticket: Ticket,
+    /// Whether this was a repeat of an earlier create with the same idempotency key.
+    pub duplicate: bool,
+}
+
+/// A change to an existing ticket, written in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketChange {
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// When set, the change applies only if the ticket's version is still this one; otherwise
+    /// [`StoreError::Conflict`] and nothing is written.
+    pub expected_version: Option<i64>,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// Which tickets to list: one tenant, newest first, keyset-paginated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketQuery {
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// Only this status.
+    pub status: Option<Status>,
+    /// Only tickets created strictly before this `(created_at, id)` position.
+    pub before: Option<(DateTime<Utc>, TicketId)>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Persistence for tenants, users, tickets, activities and the webhook queue.
+#[async_trait]
+pub trait TicketStore: Send + Sync + Debug + 'static {
+    /// Inserts a tenant. `Conflict` if the id exists.
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Loads a tenant.
+    async fn tenant(&self, id: TenantId) -> Result<Tenant, StoreError>;
+    /// Changes a tenant's settings and returns the result.
+    async fn update_tenant(&self, id: TenantId, patch: &TenantPatch)
+    -> Result<Tenant, StoreError>;
+
+    /// Inserts a user. `Conflict` if the chat id is already used in the tenant.
+    async fn create_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Loads a user.
+    async fn user(&self, id: UserId) -> Result<User, StoreError>;
+    /// The user of `tenant` with this Telegram chat id, if any.
+    async fn user_by_chat_id(
+        &self,
+        tenant: TenantId,
+        chat_id: &str,
+    ) -> Result<Option<User>, StoreError>;
+    /// Changes a user and returns the result. `Conflict` on a duplicate chat id.
+    async fn update_user(&self, id: UserId, patch: &UserPatch) -> Result<User, StoreError>;
+    /// A tenant's users, optionally of one role, oldest first.
+    async fn users(&self, tenant: TenantId, role: Option<Role>) -> Result<Vec<User>, StoreError>;
+
+    /// Creates a ticket: allocates the tenant's next number, inserts the ticket and applies the
+    /// steps (each activity queues one webhook row), all in one transaction. With an
+    /// idempotency key already used in the tenant, returns the first ticket and writes nothing.
+    async fn create_ticket(&self, new: &CreateTicket) -> Result<CreatedTicket, StoreError>;
+    /// Applies a change to a ticket in one transaction and returns the ticket after it.
+    async fn change_ticket(&self, change: &TicketChange) -> Result<Ticket, StoreError>;
+    /// Loads a ticket.
+    async fn ticket(&self, id: TicketId) -> Result<Ticket, StoreError>;
+    /// Lists tickets.
+    async fn tickets(&self, query: &TicketQuery) -> Result<Vec<Ticket>, StoreError>;
+    /// A ticket's activities, oldest first.
+    async fn activities(&self, ticket: TicketId) -> Result<Vec<Activity>, StoreError>;
+
+    /// Lists queue rows.
+    async fn queue_entries(&self, query: &QueueQuery) -> Result<Vec<QueueEntry>, StoreError>;
+    /// Everything needed to build the webhook payload of one queue row.
+    async fn payload_parts(&self, entry: QueueEntryId) -> Result<PayloadParts, StoreError>;
+}

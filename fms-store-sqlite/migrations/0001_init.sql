@@ -1,0 +1,132 @@
+-- fms schema, version 1. Times are integer milliseconds since the Unix epoch (UTC); ids are
+-- UUID text; lists and JSON are text.
+
+CREATE TABLE tenants (
+    id                      TEXT PRIMARY KEY,
+    name                    TEXT NOT NULL,
+    automation_webhook_url  TEXT,
+    webhook_secret          TEXT NOT NULL,
+    timezone                TEXT NOT NULL,
+    number_prefix           TEXT NOT NULL,
+    -- Last ticket number handed out; bumped inside the creating transaction, so numbers are
+    -- unique and gap-free per tenant.
+    ticket_counter          INTEGER NOT NULL DEFAULT 0,
+    created_at              INTEGER NOT NULL
+);
+
+CREATE TABLE users (
+    id                TEXT PRIMARY KEY,
+    tenant_id         TEXT NOT NULL REFERENCES tenants(id),
+    name              TEXT NOT NULL,
+    role              TEXT NOT NULL CHECK (role IN ('complainant', 'executor', 'admin')),
+    active            INTEGER NOT NULL,
+    telegram_chat_id  TEXT,
+    email             TEXT,
+    phone             TEXT,
+    designation       TEXT,
+    department        TEXT,
+    skills            TEXT NOT NULL DEFAULT '[]',
+    buildings         TEXT NOT NULL DEFAULT '[]',
+    onboarding        TEXT NOT NULL,
+    created_at        INTEGER NOT NULL,
+    UNIQUE (tenant_id, telegram_chat_id)
+);
+CREATE INDEX users_tenant_role ON users (tenant_id, role);
+
+CREATE TABLE tickets (
+    id                    TEXT PRIMARY KEY,
+    tenant_id             TEXT NOT NULL REFERENCES tenants(id),
+    seq                   INTEGER NOT NULL,
+    number                TEXT NOT NULL,
+    title                 TEXT NOT NULL,
+    description           TEXT,
+    location              TEXT NOT NULL,
+    category              TEXT NOT NULL,
+    ticket_type           TEXT NOT NULL,
+    building              TEXT,
+    floor                 TEXT,
+    room                  TEXT,
+    reporter_name         TEXT NOT NULL,
+    reporter_designation  TEXT,
+    reporter_department   TEXT,
+    submitted_priority    TEXT NOT NULL,
+    status                TEXT NOT NULL,
+    priority              TEXT NOT NULL,
+    complainant_id        TEXT NOT NULL REFERENCES users(id),
+    executor_id           TEXT REFERENCES users(id),
+    response_due_at       INTEGER,
+    resolution_due_at     INTEGER,
+    created_at            INTEGER NOT NULL,
+    updated_at            INTEGER NOT NULL,
+    version               INTEGER NOT NULL DEFAULT 0,
+    -- The per-ticket counter row of the outbox: the trigger bumps it for every activity.
+    last_sequence         INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (tenant_id, seq)
+);
+CREATE INDEX tickets_tenant_created ON tickets (tenant_id, created_at DESC, id DESC);
+CREATE INDEX tickets_executor_status ON tickets (executor_id, status);
+
+CREATE TABLE ticket_activities (
+    id          TEXT PRIMARY KEY,
+    ticket_id   TEXT NOT NULL REFERENCES tickets(id),
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    type        TEXT NOT NULL,
+    comment     TEXT,
+    metadata    TEXT NOT NULL DEFAULT '{}',
+    created_by  TEXT REFERENCES users(id),
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX ticket_activities_ticket ON ticket_activities (ticket_id, created_at);
+
+CREATE TABLE ticket_webhook_queue (
+    id                      INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id               TEXT NOT NULL,
+    ticket_id               TEXT NOT NULL REFERENCES tickets(id),
+    activity_id             TEXT NOT NULL UNIQUE REFERENCES ticket_activities(id),
+    sequence                INTEGER NOT NULL,
+    state                   TEXT NOT NULL DEFAULT 'pending'
+                            CHECK (state IN ('pending', 'leased', 'delivered', 'skipped', 'parked')),
+    attempts                INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at         INTEGER NOT NULL,
+    lease_token             INTEGER NOT NULL DEFAULT 0,
+    leased_until            INTEGER,
+    first_attempt_at        INTEGER,
+    last_status_code        INTEGER,
+    last_error              TEXT,
+    created_at              INTEGER NOT NULL,
+    finished_at             INTEGER,
+    -- The ticket right after the activity: a late retry never reports a later state.
+    snap_status             TEXT NOT NULL,
+    snap_priority           TEXT NOT NULL,
+    snap_executor_id        TEXT,
+    snap_response_due_at    INTEGER,
+    snap_resolution_due_at  INTEGER,
+    UNIQUE (ticket_id, sequence)
+);
+CREATE INDEX ticket_webhook_queue_open ON ticket_webhook_queue (next_attempt_at)
+    WHERE state IN ('pending', 'leased');
+CREATE INDEX ticket_webhook_queue_tenant ON ticket_webhook_queue (tenant_id, id DESC);
+
+CREATE TABLE idempotency_keys (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    key         TEXT NOT NULL,
+    ticket_id   TEXT NOT NULL REFERENCES tickets(id),
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+
+-- The outbox, as the spec has it: every activity, whoever writes it, queues one webhook row
+-- in the same transaction, with the next per-ticket sequence.
+CREATE TRIGGER ticket_activities_enqueue AFTER INSERT ON ticket_activities
+BEGIN
+    UPDATE tickets
+    SET last_sequence = last_sequence + 1, updated_at = max(updated_at, NEW.created_at)
+    WHERE id = NEW.ticket_id;
+    INSERT INTO ticket_webhook_queue (
+        tenant_id, ticket_id, activity_id, sequence, next_attempt_at, created_at,
+        snap_status, snap_priority, snap_executor_id, snap_response_due_at, snap_resolution_due_at
+    )
+    SELECT t.tenant_id, t.id, NEW.id, t.last_sequence, NEW.created_at, NEW.created_at,
+           t.status, t.priority, t.executor_id, t.response_due_at, t.resolution_due_at
+    FROM tickets t WHERE t.id = NEW.ticket_id;
+END;
