@@ -70,10 +70,7 @@ impl NewTicket {
     pub fn from_json(body: &Value) -> Result<Self, Error> {
         let Some(obj) = body.as_object() else {
             return Err(Error::InvalidJson {
-                reason: format!(
-                    "the body must be a JSON object, not {}",
-                    json_kind(body)
-                ),
+                reason: format!("the body must be a JSON object, not {}", json_kind(body)),
             });
         };
         // Required fields first, in the spec's order, so the first missing one is reported.
@@ -297,15 +294,40 @@ mod tests {
     fn field_errors_name_field_and_reason() {
         type Case = (&'static str, Value, &'static str, &'static str);
         let cases: Vec<Case> = vec![
-            ("priority", json!("urgent"), "invalid_field", "allowed: critical, high, medium, low"),
+            (
+                "priority",
+                json!("urgent"),
+                "invalid_field",
+                "allowed: critical, high, medium, low",
+            ),
             ("priority", json!(3), "invalid_field", "must be a string"),
             ("tenant_id", json!("not-a-uuid"), "invalid_field", "UUID"),
             ("issue", json!(["a"]), "invalid_field", "not an array"),
-            ("issue", json!("x".repeat(4001)), "invalid_field", "longer than 4000"),
-            ("location", json!("x".repeat(501)), "invalid_field", "longer than 500"),
-            ("chat_id", json!(1.5), "invalid_field", "string or an integer"),
+            (
+                "issue",
+                json!("x".repeat(4001)),
+                "invalid_field",
+                "longer than 4000",
+            ),
+            (
+                "location",
+                json!("x".repeat(501)),
+                "invalid_field",
+                "longer than 500",
+            ),
+            (
+                "chat_id",
+                json!(1.5),
+                "invalid_field",
+                "string or an integer",
+            ),
             ("chat_id", json!({"a": 1}), "invalid_field", "not an object"),
-            ("name", json!("a\u{0}b"), "invalid_field", "control characters"),
+            (
+                "name",
+                json!("a\u{0}b"),
+                "invalid_field",
+                "control characters",
+            ),
             ("floor", json!(true), "invalid_field", "not a boolean"),
         ];
         for (field, value, code, reason) in cases {

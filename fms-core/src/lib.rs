@@ -5,11 +5,13 @@ pub mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod decision;
+pub mod delivery;
 pub mod error;
 pub mod ids;
 pub mod intake;
 pub mod payload;
 pub mod queue;
+pub mod rules;
 pub mod secret;
 pub mod sender;
 pub mod service;
@@ -20,4 +22,4 @@ pub mod user;
 pub mod workflow;
 
 pub use error::{Error, ErrorKind, Result};
-pub use service::Fms;
+pub use service::{EnqueueListener, Fms};

@@ -1,6 +1,6 @@
 //! Snapshot tests of the webhook payload.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
@@ -41,8 +41,16 @@ fn parts() -> PayloadParts {
     let at = Utc.with_ymd_and_hms(2025, 11, 13, 10, 30, 0).unwrap();
     let tenant_id: TenantId = id("00000000-0000-4000-8000-000000000001");
     let ticket_id: TicketId = id("00000000-0000-4000-8000-000000000003");
-    let complainant = user("00000000-0000-4000-8000-000000000004", "John Doe", Role::Complainant);
-    let mut executor = user("00000000-0000-4000-8000-000000000005", "Mike Johnson", Role::Executor);
+    let complainant = user(
+        "00000000-0000-4000-8000-000000000004",
+        "John Doe",
+        Role::Complainant,
+    );
+    let mut executor = user(
+        "00000000-0000-4000-8000-000000000005",
+        "Mike Johnson",
+        Role::Executor,
+    );
     executor.telegram_chat_id = Some("987654321".into());
     executor.phone = Some("+1-555-0199".into());
     let activity_id: ActivityId = id("00000000-0000-4000-8000-000000000006");
@@ -198,7 +206,11 @@ const SPEC_EXAMPLE: &str = r#"{
 fn key_paths(v: &Value, prefix: &str, out: &mut Vec<String>) {
     if let Value::Object(map) = v {
         for (k, child) in map {
-            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             out.push(path.clone());
             if k != "metadata" {
                 key_paths(child, &path, out);
@@ -222,7 +234,13 @@ fn every_field_of_the_spec_example_is_present_with_the_same_type() {
         assert!(same_kind, "`{path}` has another JSON type: {mine}");
     }
     // The spec's example values that do not depend on ids come out the same.
-    for path in ["/tenant_name", "/status", "/title", "/latest_activity/created_at", "/generated_at"] {
+    for path in [
+        "/tenant_name",
+        "/status",
+        "/title",
+        "/latest_activity/created_at",
+        "/generated_at",
+    ] {
         assert_eq!(spec.pointer(path), ours.pointer(path), "{path}");
     }
 }
@@ -236,5 +254,8 @@ fn unassigned_and_authorless_are_null() {
     let v = serde_json::to_value(WebhookPayload::build(&p, generated_at())).unwrap();
     assert_eq!(v["executor"], Value::Null);
     assert_eq!(v["latest_activity"]["created_by"], Value::Null);
-    assert_eq!(v["sla"], json!({"response_due_at": null, "resolution_due_at": null}));
+    assert_eq!(
+        v["sla"],
+        json!({"response_due_at": null, "resolution_due_at": null})
+    );
 }

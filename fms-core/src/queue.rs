@@ -7,6 +7,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::delivery::{BreakerState, DeliverySettings, Outcome};
 use crate::ids::{ActivityId, QueueEntryId, TenantId, TicketId, UserId};
 use crate::ticket::{Priority, SlaDue, Status, Ticket, UnknownName};
 
@@ -170,4 +171,97 @@ impl QueueQuery {
             limit,
         }
     }
+}
+
+/// How a dispatcher claims rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimOptions {
+    /// The claim time: rows due at or before it are claimable, leases expire relative to it.
+    pub now: DateTime<Utc>,
+    /// At most this many rows (`TICKET_ACTIVITY_WEBHOOK_BATCH`).
+    pub limit: u32,
+    /// How long the claim hides the rows from other dispatchers.
+    pub lease: chrono::Duration,
+}
+
+/// A claimed row: the lease, and everything needed to send it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    /// The row (state `leased`).
+    pub entry: QueueEntry,
+    /// The fencing token: only the holder of the current token can finish the row.
+    pub token: i64,
+    /// When the row was first attempted (now, for a first attempt).
+    pub first_attempt_at: DateTime<Utc>,
+    /// The tenant's endpoint breaker at claim time.
+    pub endpoint: BreakerState,
+    /// What the payload is built from (the tenant carries the URL and the secret).
+    pub parts: crate::payload::PayloadParts,
+}
+
+/// What happens to a claimed row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// Received (2xx): the row is done.
+    Delivered,
+    /// Not sent because the tenant has no URL: the row is done, marked `skipped`.
+    Skipped,
+    /// Try again at this time.
+    Retry {
+        /// The next attempt.
+        at: DateTime<Utc>,
+    },
+    /// Given up after the retry age: `parked`, still blocking its ticket until replayed or
+    /// skipped.
+    Park,
+    /// Not attempted (graceful stop): back to `pending`, due now, no attempt counted.
+    Release,
+}
+
+/// The breaker transition that goes with a completion, applied by the store to the endpoint's
+/// current state inside the completing transaction (so concurrent completions of one endpoint
+/// never lose a failure count).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakerUpdate {
+    /// The attempt's outcome.
+    pub outcome: Outcome,
+    /// The settings the breaker backs off with.
+    pub settings: DeliverySettings,
+    /// The jitter `U` in `[0, 1)`.
+    pub jitter: f64,
+}
+
+impl BreakerUpdate {
+    /// Applies this update to `state` at `now`; `true` if it disabled the endpoint just now.
+    pub fn apply(&self, state: &mut BreakerState, now: DateTime<Utc>) -> bool {
+        state.record(&self.outcome, now, &self.settings, self.jitter)
+    }
+}
+
+/// The fenced finish of a claimed row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    /// The row.
+    pub entry: QueueEntryId,
+    /// The token the claim returned; a stale token is rejected (`Conflict`) and changes nothing.
+    pub token: i64,
+    /// When.
+    pub now: DateTime<Utc>,
+    /// The row's fate.
+    pub resolution: Resolution,
+    /// Whether an attempt was made (counted in `attempts`).
+    pub attempted: bool,
+    /// The HTTP status received, if any (kept on the row as `last_status_code`).
+    pub status_code: Option<u16>,
+    /// The error, if any (kept on the row as `last_error`).
+    pub error: Option<String>,
+    /// The endpoint breaker's transition, if an attempt was made.
+    pub breaker: Option<BreakerUpdate>,
+}
+
+/// What a completion did besides finishing the row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompletionEffect {
+    /// The endpoint was disabled by this completion (410 Gone): tell the tenant.
+    pub endpoint_disabled: bool,
 }

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::activity::{Activity, NewActivity};
+use crate::delivery::BreakerState;
 use crate::ids::{QueueEntryId, TenantId, TicketId, UserId};
 use crate::payload::PayloadParts;
-use crate::queue::{QueueEntry, QueueQuery};
+use crate::queue::{Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueQuery};
 use crate::tenant::{Tenant, TenantPatch};
 use crate::ticket::{Priority, Report, SlaDue, Status, Ticket};
 use crate::user::{Role, User, UserPatch};
@@ -163,8 +164,7 @@ pub trait TicketStore: Send + Sync + Debug + 'static {
     /// Loads a tenant.
     async fn tenant(&self, id: TenantId) -> Result<Tenant, StoreError>;
     /// Changes a tenant's settings and returns the result.
-    async fn update_tenant(&self, id: TenantId, patch: &TenantPatch)
-    -> Result<Tenant, StoreError>;
+    async fn update_tenant(&self, id: TenantId, patch: &TenantPatch) -> Result<Tenant, StoreError>;
 
     /// Inserts a user. `Conflict` if the chat id is already used in the tenant.
     async fn create_user(&self, user: &User) -> Result<(), StoreError>;
@@ -198,4 +198,31 @@ pub trait TicketStore: Send + Sync + Debug + 'static {
     async fn queue_entries(&self, query: &QueueQuery) -> Result<Vec<QueueEntry>, StoreError>;
     /// Everything needed to build the webhook payload of one queue row.
     async fn payload_parts(&self, entry: QueueEntryId) -> Result<PayloadParts, StoreError>;
+
+    /// Claims up to `limit` due rows in one transaction: a row is claimable when it is pending
+    /// (or its lease expired), due, the first undone row of its ticket (head of line), and its
+    /// tenant's endpoint breaker admits it ([`BreakerState::admission`]): not disabled, not
+    /// paused, no probe in flight. When the breaker is due a probe, at most one row of that
+    /// tenant is claimed and the probe slot is taken (`probe_until = now + lease`). Claimed rows
+    /// are leased with a fresh fencing token.
+    async fn claim(&self, options: &ClaimOptions) -> Result<Vec<Claim>, StoreError>;
+    /// Finishes a claimed row if `token` is still its current token; otherwise `Conflict` and
+    /// nothing changes. Updates the tenant's endpoint state in the same transaction.
+    async fn complete(&self, completion: &Completion) -> Result<CompletionEffect, StoreError>;
+    /// Puts a parked or skipped row back to pending, due at `now`, with its attempts reset.
+    async fn replay(
+        &self,
+        entry: QueueEntryId,
+        now: DateTime<Utc>,
+    ) -> Result<QueueEntry, StoreError>;
+    /// Marks a pending or parked row skipped (it stops blocking its ticket). A leased row is a
+    /// `Conflict`.
+    async fn skip(&self, entry: QueueEntryId, now: DateTime<Utc>)
+    -> Result<QueueEntry, StoreError>;
+    /// One queue row.
+    async fn queue_entry(&self, entry: QueueEntryId) -> Result<QueueEntry, StoreError>;
+    /// The tenant's endpoint health.
+    async fn endpoint_state(&self, tenant: TenantId) -> Result<BreakerState, StoreError>;
+    /// Clears the tenant's endpoint failures, pause and disabled flag.
+    async fn reset_endpoint(&self, tenant: TenantId) -> Result<(), StoreError>;
 }

@@ -11,7 +11,12 @@ CREATE TABLE tenants (
     -- Last ticket number handed out; bumped inside the creating transaction, so numbers are
     -- unique and gap-free per tenant.
     ticket_counter          INTEGER NOT NULL DEFAULT 0,
-    created_at              INTEGER NOT NULL
+    created_at              INTEGER NOT NULL,
+    -- The webhook endpoint's circuit breaker (fms_core::delivery::BreakerState).
+    endpoint_failures       INTEGER NOT NULL DEFAULT 0,
+    endpoint_paused_until   INTEGER,
+    endpoint_probe_until    INTEGER,
+    endpoint_disabled_at    INTEGER
 );
 
 CREATE TABLE users (
@@ -87,9 +92,10 @@ CREATE TABLE ticket_webhook_queue (
     state                   TEXT NOT NULL DEFAULT 'pending'
                             CHECK (state IN ('pending', 'leased', 'delivered', 'skipped', 'parked')),
     attempts                INTEGER NOT NULL DEFAULT 0,
+    -- When the row is claimable: its due time while pending, its lease expiry while leased.
     next_attempt_at         INTEGER NOT NULL,
+    -- The fencing token: bumped by every claim; only its holder may finish the row.
     lease_token             INTEGER NOT NULL DEFAULT 0,
-    leased_until            INTEGER,
     first_attempt_at        INTEGER,
     last_status_code        INTEGER,
     last_error              TEXT,

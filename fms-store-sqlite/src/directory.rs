@@ -26,10 +26,12 @@ pub(crate) fn create_tenant(c: &mut Connection, t: &Tenant) -> Result<()> {
 }
 
 pub(crate) fn tenant(c: &Connection, id: TenantId) -> Result<Tenant> {
-    c.prepare_cached(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?1"))?
-        .query_row([id.to_string()], row::tenant)
-        .optional()?
-        .ok_or(Error::NotFound("tenant"))
+    c.prepare_cached(&format!(
+        "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?1"
+    ))?
+    .query_row([id.to_string()], row::tenant)
+    .optional()?
+    .ok_or(Error::NotFound("tenant"))
 }
 
 pub(crate) fn update_tenant(c: &mut Connection, id: TenantId, p: &TenantPatch) -> Result<Tenant> {
@@ -118,12 +120,11 @@ pub(crate) fn user_by_chat_id(
     tenant: TenantId,
     chat_id: &str,
 ) -> Result<Option<User>> {
-    Ok(c
-        .prepare_cached(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND telegram_chat_id = ?2"
-        ))?
-        .query_row(params![tenant.to_string(), chat_id], row::user)
-        .optional()?)
+    Ok(c.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND telegram_chat_id = ?2"
+    ))?
+    .query_row(params![tenant.to_string(), chat_id], row::user)
+    .optional()?)
 }
 
 pub(crate) fn update_user(c: &mut Connection, id: UserId, p: &UserPatch) -> Result<User> {
@@ -186,6 +187,9 @@ pub(crate) fn users(c: &Connection, tenant: TenantId, role: Option<Role>) -> Res
         "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND (?2 IS NULL OR role = ?2) \
          ORDER BY created_at, id"
     ))?;
-    let rows = stmt.query_map(params![tenant.to_string(), role.map(Role::as_str)], row::user)?;
+    let rows = stmt.query_map(
+        params![tenant.to_string(), role.map(Role::as_str)],
+        row::user,
+    )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -29,6 +29,7 @@ mod directory;
 mod error;
 #[cfg(feature = "conformance")]
 mod faults;
+mod queue;
 mod row;
 mod schema;
 mod tickets;
@@ -38,10 +39,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use fms_core::activity::Activity;
+use fms_core::delivery::BreakerState;
 use fms_core::ids::{QueueEntryId, TenantId, TicketId, UserId};
 use fms_core::payload::PayloadParts;
-use fms_core::queue::{QueueEntry, QueueQuery};
+use fms_core::queue::{Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueQuery};
 use fms_core::store::{
     CreateTicket, CreatedTicket, StoreError, TicketChange, TicketQuery, TicketStore,
 };
@@ -130,18 +133,15 @@ impl SqliteStore {
 impl TicketStore for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let tenant = tenant.clone();
-        self.call(move |c| directory::create_tenant(c, &tenant)).await
+        self.call(move |c| directory::create_tenant(c, &tenant))
+            .await
     }
 
     async fn tenant(&self, id: TenantId) -> Result<Tenant, StoreError> {
         self.call(move |c| directory::tenant(c, id)).await
     }
 
-    async fn update_tenant(
-        &self,
-        id: TenantId,
-        patch: &TenantPatch,
-    ) -> Result<Tenant, StoreError> {
+    async fn update_tenant(&self, id: TenantId, patch: &TenantPatch) -> Result<Tenant, StoreError> {
         let patch = patch.clone();
         self.call(move |c| directory::update_tenant(c, id, &patch))
             .await
@@ -206,5 +206,43 @@ impl TicketStore for SqliteStore {
 
     async fn payload_parts(&self, entry: QueueEntryId) -> Result<PayloadParts, StoreError> {
         self.call(move |c| tickets::payload_parts(c, entry)).await
+    }
+
+    async fn claim(&self, options: &ClaimOptions) -> Result<Vec<Claim>, StoreError> {
+        let options = *options;
+        self.call(move |c| queue::claim(c, &options)).await
+    }
+
+    async fn complete(&self, completion: &Completion) -> Result<CompletionEffect, StoreError> {
+        let completion = completion.clone();
+        self.call(move |c| queue::complete(c, &completion)).await
+    }
+
+    async fn replay(
+        &self,
+        entry: QueueEntryId,
+        now: DateTime<Utc>,
+    ) -> Result<QueueEntry, StoreError> {
+        self.call(move |c| queue::replay(c, entry, now)).await
+    }
+
+    async fn skip(
+        &self,
+        entry: QueueEntryId,
+        now: DateTime<Utc>,
+    ) -> Result<QueueEntry, StoreError> {
+        self.call(move |c| queue::skip(c, entry, now)).await
+    }
+
+    async fn queue_entry(&self, entry: QueueEntryId) -> Result<QueueEntry, StoreError> {
+        self.call(move |c| tickets::queue_entry(c, entry)).await
+    }
+
+    async fn endpoint_state(&self, tenant: TenantId) -> Result<BreakerState, StoreError> {
+        self.call(move |c| queue::endpoint_state(c, tenant)).await
+    }
+
+    async fn reset_endpoint(&self, tenant: TenantId) -> Result<(), StoreError> {
+        self.call(move |c| queue::reset_endpoint(c, tenant)).await
     }
 }

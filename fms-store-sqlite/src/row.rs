@@ -63,15 +63,24 @@ where
 
 fn time(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
     let v: i64 = row.get(idx)?;
-    DateTime::from_timestamp_millis(v)
-        .ok_or_else(|| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, Box::new(FromSqlError::OutOfRange(v))))
+    DateTime::from_timestamp_millis(v).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            Type::Integer,
+            Box::new(FromSqlError::OutOfRange(v)),
+        )
+    })
 }
 
 fn time_opt(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
     let v: Option<i64> = row.get(idx)?;
     v.map(|v| {
         DateTime::from_timestamp_millis(v).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, Box::new(FromSqlError::OutOfRange(v)))
+            rusqlite::Error::FromSqlConversionFailure(
+                idx,
+                Type::Integer,
+                Box::new(FromSqlError::OutOfRange(v)),
+            )
         })
     })
     .transpose()
@@ -186,5 +195,15 @@ pub(crate) fn queue_entry(row: &Row<'_>) -> rusqlite::Result<QueueEntry> {
                 resolution_due_at: time_opt(row, 15)?,
             },
         },
+    })
+}
+
+/// The endpoint breaker columns of a tenant.
+pub(crate) fn breaker(row: &Row<'_>) -> rusqlite::Result<fms_core::delivery::BreakerState> {
+    Ok(fms_core::delivery::BreakerState {
+        consecutive_failures: row.get(0)?,
+        paused_until: time_opt(row, 1)?,
+        probe_until: time_opt(row, 2)?,
+        disabled_at: time_opt(row, 3)?,
     })
 }

@@ -82,7 +82,12 @@ pub(crate) fn create_ticket(c: &mut Connection, new: &CreateTicket) -> Result<Cr
             "INSERT INTO idempotency_keys (tenant_id, key, ticket_id, created_at) \
              VALUES (?1, ?2, ?3, ?4)",
         )?
-        .execute(params![tenant_id, key, new.id.to_string(), ms(new.created_at)])?;
+        .execute(params![
+            tenant_id,
+            key,
+            new.id.to_string(),
+            ms(new.created_at)
+        ])?;
     }
     let ticket = ticket(&tx, new.id)?;
     tx.commit()?;
@@ -155,10 +160,12 @@ fn apply_step(tx: &Transaction<'_>, ticket_id: TicketId, step: &Step) -> Result<
 }
 
 pub(crate) fn ticket(c: &Connection, id: TicketId) -> Result<Ticket> {
-    c.prepare_cached(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?1"))?
-        .query_row([id.to_string()], row::ticket)
-        .optional()?
-        .ok_or(Error::NotFound("ticket"))
+    c.prepare_cached(&format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?1"
+    ))?
+    .query_row([id.to_string()], row::ticket)
+    .optional()?
+    .ok_or(Error::NotFound("ticket"))
 }
 
 pub(crate) fn tickets(c: &Connection, q: &TicketQuery) -> Result<Vec<Ticket>> {

@@ -1,6 +1,8 @@
 //! The fms-core conformance suite on SQLite: every case on a fresh in-memory database, and
 //! again on a fresh database file.
 
+#![allow(clippy::expect_used)]
+
 mod in_memory {
     use fms_core::conformance::Subject;
     use fms_store_sqlite::SqliteStore;

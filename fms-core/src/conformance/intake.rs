@@ -95,11 +95,17 @@ pub async fn invalid_priority_is_rejected(s: &Subject) {
     let err = f.fms.ingest(&body, None).await.unwrap_err();
     assert_eq!(err.code(), "invalid_field");
     assert_eq!(err.field(), Some("priority"));
-    assert!(err.to_string().contains("critical, high, medium, low"), "{err}");
+    assert!(
+        err.to_string().contains("critical, high, medium, low"),
+        "{err}"
+    );
     body["priority"] = json!("  CRITICAL ");
     let t = f.fms.ingest(&body, None).await.unwrap().ticket;
     assert_eq!(t.priority, Priority::Critical);
-    assert_eq!(t.number, "TKT-0001", "the rejected intake consumed no number");
+    assert_eq!(
+        t.number, "TKT-0001",
+        "the rejected intake consumed no number"
+    );
 }
 
 /// No user with that chat id: 404 `user_not_found` naming `chat_id`.
@@ -167,7 +173,12 @@ pub async fn duplicate_chat_id_is_a_conflict(s: &Subject) {
     let err = f.fms.update_user(f.executor.id, patch).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
     assert_eq!(
-        f.fms.user(f.executor.id).await.unwrap().telegram_chat_id.as_deref(),
+        f.fms
+            .user(f.executor.id)
+            .await
+            .unwrap()
+            .telegram_chat_id
+            .as_deref(),
         Some("555")
     );
 }

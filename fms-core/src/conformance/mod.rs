@@ -4,7 +4,7 @@
 //!
 //! An adapter's test file needs only this (and `tokio` as a dev-dependency):
 //!
-//! ```ignore
+//! ```text
 //! fms_core::conformance_tests!(async {
 //!     fms_core::conformance::Subject::new(MyStore::fresh().await)
 //! });

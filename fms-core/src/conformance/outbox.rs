@@ -70,8 +70,14 @@ pub async fn sequences_run_one_to_n(s: &Subject) {
     let a = f.ingest().await;
     let b = f.ingest().await;
     for i in 0..5 {
-        f.fms.add_activity(a.id, comment(&f, &format!("a{i}"))).await.unwrap();
-        f.fms.add_activity(b.id, comment(&f, &format!("b{i}"))).await.unwrap();
+        f.fms
+            .add_activity(a.id, comment(&f, &format!("a{i}")))
+            .await
+            .unwrap();
+        f.fms
+            .add_activity(b.id, comment(&f, &format!("b{i}")))
+            .await
+            .unwrap();
     }
     f.fms
         .change_status(a.id, Status::InProgress, None, None)
@@ -159,7 +165,10 @@ pub async fn status_transition_table(s: &Subject) {
         assert_eq!(activities.len(), expected_activities);
         let last = activities.last().unwrap();
         assert_eq!(last.activity_type, ActivityType::StatusChanged);
-        assert_eq!(last.metadata, json!({"from": current.as_str(), "to": next.as_str()}));
+        assert_eq!(
+            last.metadata,
+            json!({"from": current.as_str(), "to": next.as_str()})
+        );
         assert_eq!(last.created_by, Some(f.executor.id));
         current = next;
     }
@@ -202,7 +211,10 @@ pub async fn snapshot_keeps_the_state_after_its_activity(s: &Subject) {
     assert_eq!((p1.status.as_str(), p1.executor.is_none()), ("open", true));
     assert_eq!(p1.latest_activity.activity_type, "ticket_created");
     assert_eq!(p2.status, "in-progress");
-    assert_eq!(p2.executor.as_ref().map(|e| e.name.as_str()), Some("Mike Johnson"));
+    assert_eq!(
+        p2.executor.as_ref().map(|e| e.name.as_str()),
+        Some("Mike Johnson")
+    );
     assert_eq!(p2.latest_activity.activity_type, "executor_assigned");
     assert_eq!(p3.status, "resolved");
     assert_eq!((p1.sequence, p2.sequence, p3.sequence), (1, 2, 3));

@@ -66,7 +66,13 @@ impl Fms {
         if let Some(secret) = &patch.webhook_secret {
             validate_secret_list(secret).map_err(|r| Error::invalid("webhook_secret", r))?;
         }
-        Ok(self.store.update_tenant(id, &patch).await?)
+        let url_changed = patch.automation_webhook_url.is_some();
+        let tenant = self.store.update_tenant(id, &patch).await?;
+        if url_changed {
+            // A new URL is a new endpoint: forget the old one's failures and 410.
+            self.reset_endpoint(id).await?;
+        }
+        Ok(tenant)
     }
 
     /// Creates a user. A chat id already used in the tenant is a conflict.
@@ -115,7 +121,11 @@ impl Fms {
         if let Some(name) = &p.name {
             p.name = Some(required("name", name)?);
         }
-        fn opt(field: &str, v: Option<Option<String>>, max: usize) -> Result<Option<Option<String>>> {
+        fn opt(
+            field: &str,
+            v: Option<Option<String>>,
+            max: usize,
+        ) -> Result<Option<Option<String>>> {
             v.map(|inner| optional(field, inner, max)).transpose()
         }
         p.telegram_chat_id = opt("telegram_chat_id", p.telegram_chat_id, CHAT_ID_MAX)?;

@@ -2,6 +2,7 @@
 //! the pure decisions (intake, rules, workflow) and applies them through the ports.
 
 mod directory;
+mod queue;
 mod tickets;
 
 use std::sync::Arc;
@@ -34,6 +35,14 @@ pub use tickets::{AddActivity, Ingested, METADATA_MAX_BYTES};
 pub struct Fms {
     store: Arc<dyn TicketStore>,
     clock: Arc<dyn Clock>,
+    listener: Option<Arc<dyn EnqueueListener>>,
+}
+
+/// Told whenever this service has committed queue rows (new activities, replays), so a
+/// dispatcher can deliver at once instead of waiting for its next poll.
+pub trait EnqueueListener: Send + Sync + std::fmt::Debug + 'static {
+    /// Rows were committed. Must be cheap and must not block.
+    fn enqueued(&self);
 }
 
 impl Fms {
@@ -42,6 +51,7 @@ impl Fms {
         Self {
             store,
             clock: Arc::new(SystemClock),
+            listener: None,
         }
     }
 
@@ -49,6 +59,19 @@ impl Fms {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Registers the listener told about every commit that queues rows (one per service; a
+    /// later call replaces it).
+    pub fn with_enqueue_listener(mut self, listener: Arc<dyn EnqueueListener>) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    pub(crate) fn enqueued(&self) {
+        if let Some(l) = &self.listener {
+            l.enqueued();
+        }
     }
 
     /// The store this service writes to.

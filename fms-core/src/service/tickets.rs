@@ -5,10 +5,8 @@ use serde_json::{Value, json};
 use crate::activity::{Activity, ActivityType, NewActivity};
 use crate::decision::Decision;
 use crate::error::{Error, Result};
-use crate::ids::{QueueEntryId, TicketId, UserId};
+use crate::ids::{TicketId, UserId};
 use crate::intake::{LONG_TEXT_MAX, NewTicket, check_text, validate_idempotency_key};
-use crate::payload::WebhookPayload;
-use crate::queue::{QueueEntry, QueueQuery};
 use crate::store::{CreateTicket, Step, StoreError, TicketChange, TicketQuery, TicketUpdate};
 use crate::ticket::{Status, Ticket};
 use crate::user::{Role, User};
@@ -59,10 +57,14 @@ impl Fms {
 
     /// [`Fms::ingest`] for an already validated draft.
     pub async fn ingest_ticket(&self, draft: NewTicket, key: Option<String>) -> Result<Ingested> {
-        let tenant = self.store.tenant(draft.tenant_id).await.map_err(|e| match e {
-            StoreError::NotFound { .. } => Error::invalid("tenant_id", "no such tenant"),
-            other => other.into(),
-        })?;
+        let tenant = self
+            .store
+            .tenant(draft.tenant_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound { .. } => Error::invalid("tenant_id", "no such tenant"),
+                other => other.into(),
+            })?;
         let complainant = self
             .store
             .user_by_chat_id(tenant.id, &draft.chat_id)
@@ -77,6 +79,9 @@ impl Fms {
         let decision = Decision::plain(&draft.report, now);
         let new = creation(&draft, &complainant, &decision, now, key);
         let created = self.store.create_ticket(&new).await?;
+        if !created.duplicate {
+            self.enqueued();
+        }
         Ok(Ingested {
             ticket: created.ticket,
             duplicate: created.duplicate,
@@ -86,16 +91,22 @@ impl Fms {
     /// Appends a caller's activity (comment, executor update, complainant interaction).
     pub async fn add_activity(&self, ticket_id: TicketId, add: AddActivity) -> Result<Activity> {
         if !add.activity_type.is_user_writable() {
-            let allowed = ActivityType::USER_WRITABLE.map(ActivityType::as_str).join(", ");
+            let allowed = ActivityType::USER_WRITABLE
+                .map(ActivityType::as_str)
+                .join(", ");
             return Err(Error::invalid(
                 "type",
-                format!("{} is written by fms itself; allowed: {allowed}", add.activity_type),
+                format!(
+                    "{} is written by fms itself; allowed: {allowed}",
+                    add.activity_type
+                ),
             ));
         }
         let comment = comment(add.comment)?;
         let metadata = metadata(add.metadata)?;
         let ticket = self.store.ticket(ticket_id).await?;
-        self.author_in_tenant("created_by", add.created_by, &ticket).await?;
+        self.author_in_tenant("created_by", add.created_by, &ticket)
+            .await?;
         let activity = NewActivity::new(add.activity_type, self.clock.now())
             .with_comment(comment)
             .with_metadata(metadata)
@@ -108,6 +119,7 @@ impl Fms {
                 steps: vec![Step::activity(activity)],
             })
             .await?;
+        self.enqueued();
         Ok(stored)
     }
 
@@ -121,21 +133,25 @@ impl Fms {
         note: Option<String>,
     ) -> Result<Ticket> {
         let note = comment(note)?;
-        self.change_with_retry(ticket_id, |ticket, now| {
-            let from = ticket.status;
-            workflow::transition(from, to)?;
-            let activity = NewActivity::new(ActivityType::StatusChanged, now)
-                .with_comment(note.clone())
-                .with_metadata(json!({"from": from.as_str(), "to": to.as_str()}))
-                .with_created_by(changed_by);
-            Ok(vec![Step {
-                update: TicketUpdate {
-                    status: Some(to),
-                    ..TicketUpdate::default()
-                },
-                activity,
-            }])
-        }, changed_by)
+        self.change_with_retry(
+            ticket_id,
+            |ticket, now| {
+                let from = ticket.status;
+                workflow::transition(from, to)?;
+                let activity = NewActivity::new(ActivityType::StatusChanged, now)
+                    .with_comment(note.clone())
+                    .with_metadata(json!({"from": from.as_str(), "to": to.as_str()}))
+                    .with_created_by(changed_by);
+                Ok(vec![Step {
+                    update: TicketUpdate {
+                        status: Some(to),
+                        ..TicketUpdate::default()
+                    },
+                    activity,
+                }])
+            },
+            changed_by,
+        )
         .await
     }
 
@@ -157,22 +173,32 @@ impl Fms {
         if !executor.active {
             return Err(Error::invalid("executor_id", "the executor is not active"));
         }
-        self.change_with_retry(ticket_id, |ticket, now| {
-            if executor.tenant_id != ticket.tenant_id {
-                return Err(Error::invalid("executor_id", "no such user in this tenant"));
-            }
-            if ticket.status == Status::Closed {
-                return Err(Error::Conflict {
-                    reason: "a closed ticket cannot be assigned".into(),
-                });
-            }
-            if ticket.executor_id == Some(executor.id) {
-                return Err(Error::Conflict {
-                    reason: "the ticket is already assigned to this executor".into(),
-                });
-            }
-            Ok(vec![assignment_step(ticket, &executor, assigned_by, json!({}), now)])
-        }, assigned_by)
+        self.change_with_retry(
+            ticket_id,
+            |ticket, now| {
+                if executor.tenant_id != ticket.tenant_id {
+                    return Err(Error::invalid("executor_id", "no such user in this tenant"));
+                }
+                if ticket.status == Status::Closed {
+                    return Err(Error::Conflict {
+                        reason: "a closed ticket cannot be assigned".into(),
+                    });
+                }
+                if ticket.executor_id == Some(executor.id) {
+                    return Err(Error::Conflict {
+                        reason: "the ticket is already assigned to this executor".into(),
+                    });
+                }
+                Ok(vec![assignment_step(
+                    ticket,
+                    &executor,
+                    assigned_by,
+                    json!({}),
+                    now,
+                )])
+            },
+            assigned_by,
+        )
         .await
     }
 
@@ -189,17 +215,6 @@ impl Fms {
     /// A ticket's activities, oldest first.
     pub async fn activities(&self, id: TicketId) -> Result<Vec<Activity>> {
         Ok(self.store.activities(id).await?)
-    }
-
-    /// Webhook queue rows.
-    pub async fn queue_entries(&self, query: &QueueQuery) -> Result<Vec<QueueEntry>> {
-        Ok(self.store.queue_entries(query).await?)
-    }
-
-    /// The payload a queue row would carry if it were sent now.
-    pub async fn payload(&self, entry: QueueEntryId) -> Result<WebhookPayload> {
-        let parts = self.store.payload_parts(entry).await?;
-        Ok(WebhookPayload::build(&parts, self.clock.now()))
     }
 
     /// Loads the ticket, lets `plan` decide the steps, and writes them if the ticket has not
@@ -227,7 +242,11 @@ impl Fms {
             };
             match self.store.change_ticket(&change).await {
                 Err(StoreError::Conflict { .. }) if attempt < MAX_CONFLICT_RETRIES => attempt += 1,
-                other => return Ok(other?),
+                other => {
+                    let ticket = other?;
+                    self.enqueued();
+                    return Ok(ticket);
+                }
             }
         }
     }

@@ -1,0 +1,260 @@
+//! The dispatcher: claims due queue rows, builds each payload (the ticket as it was right after
+//! the activity, `generated_at` = send time), sends the batch concurrently through the
+//! [`WebhookSender`], and records each outcome with a fenced completion.
+//!
+//! [`Dispatcher::run_batch`] is the spec's cron entry point (one batch now). A long-running
+//! loop that is woken on enqueue needs a runtime and lives in `fms-http`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use uuid::Uuid;
+
+use crate::clock::{Clock, SystemClock};
+use crate::ids::TenantId;
+use crate::payload::WebhookPayload;
+use crate::queue::{BreakerUpdate, Claim, ClaimOptions, Completion, Resolution};
+use crate::sender::{WebhookRequest, WebhookSender};
+use crate::store::{StoreError, TicketStore};
+
+use super::join::join_all;
+use super::{DeliverySettings, Disposition, Outcome, disposition};
+
+/// A source of the backoff jitter `U` in `[0, 1)`.
+pub type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
+
+/// What one batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    /// Rows claimed.
+    pub claimed: usize,
+    /// Rows delivered (2xx).
+    pub delivered: usize,
+    /// Rows rescheduled after a failure.
+    pub retried: usize,
+    /// Rows skipped (tenant without a webhook URL).
+    pub skipped: usize,
+    /// Rows parked after the retry age.
+    pub parked: usize,
+    /// Rows released unsent because the dispatcher is stopping.
+    pub released: usize,
+    /// Completions rejected by the fence (the lease had expired and another dispatcher took
+    /// the row).
+    pub lost_leases: usize,
+    /// Tenants whose endpoint this batch disabled (410 Gone).
+    pub disabled_endpoints: Vec<TenantId>,
+    /// Milliseconds from each delivered row's activity to its 2xx.
+    pub delivery_latencies_ms: Vec<i64>,
+}
+
+/// Delivers queue rows. Cheap to clone.
+#[derive(Clone)]
+pub struct Dispatcher {
+    store: Arc<dyn TicketStore>,
+    sender: Arc<dyn WebhookSender>,
+    clock: Arc<dyn Clock>,
+    settings: DeliverySettings,
+    jitter: Jitter,
+    stopping: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("store", &self.store)
+            .field("sender", &self.sender)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A uniform draw in `[0, 1)` from the OS generator (through UUID v4's random bits).
+pub fn random_jitter() -> f64 {
+    let bits = Uuid::new_v4().as_u128() >> 75; // 53 random bits
+    bits as f64 / (1u64 << 53) as f64
+}
+
+impl Dispatcher {
+    /// A dispatcher over `store` and `sender` with the default settings, the system clock and
+    /// random jitter.
+    pub fn new(store: Arc<dyn TicketStore>, sender: Arc<dyn WebhookSender>) -> Self {
+        Self {
+            store,
+            sender,
+            clock: Arc::new(SystemClock),
+            settings: DeliverySettings::default(),
+            jitter: Arc::new(random_jitter),
+            stopping: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Replaces the settings.
+    pub fn with_settings(mut self, settings: DeliverySettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Replaces the clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the jitter source (tests pin it).
+    pub fn with_jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &DeliverySettings {
+        &self.settings
+    }
+
+    /// Asks the dispatcher to stop: no new claims; claims whose send has not started are
+    /// released; sends in flight finish and are recorded. Shared by all clones.
+    pub fn request_stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`Dispatcher::request_stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Claims up to `batch` due rows and delivers them concurrently (at most one row per
+    /// ticket is ever in flight: only the head of each ticket's line is claimable).
+    pub async fn run_batch(&self) -> Result<BatchReport, StoreError> {
+        let mut report = BatchReport::default();
+        if self.is_stopping() {
+            return Ok(report);
+        }
+        let options = ClaimOptions {
+            now: self.clock.now(),
+            limit: self.settings.batch,
+            lease: chrono::Duration::from_std(self.settings.lease)
+                .unwrap_or(chrono::Duration::seconds(60)),
+        };
+        let claims = self.store.claim(&options).await?;
+        report.claimed = claims.len();
+        let results = join_all(claims.into_iter().map(|c| self.deliver(c)).collect()).await;
+        let mut first_error = None;
+        for result in results {
+            match result {
+                Ok(done) => done.count(&mut report),
+                Err(StoreError::Conflict { .. }) => report.lost_leases += 1,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    /// Sends one claimed row and records the outcome.
+    async fn deliver(&self, claim: Claim) -> Result<Delivered, StoreError> {
+        let mut completion = Completion {
+            entry: claim.entry.id,
+            token: claim.token,
+            now: self.clock.now(),
+            resolution: Resolution::Release,
+            attempted: false,
+            status_code: None,
+            error: None,
+            breaker: None,
+        };
+        let tenant = &claim.parts.tenant;
+        if self.is_stopping() {
+            self.store.complete(&completion).await?;
+            return Ok(Delivered::Released);
+        }
+        let Some(url) = tenant.automation_webhook_url.clone() else {
+            completion.resolution = Resolution::Skipped;
+            completion.error = Some("the tenant has no automation webhook url".into());
+            self.store.complete(&completion).await?;
+            return Ok(Delivered::Skipped);
+        };
+        let sent_at = self.clock.now();
+        let body = WebhookPayload::build(&claim.parts, sent_at).to_bytes();
+        let request = WebhookRequest {
+            url,
+            webhook_id: webhook_id(&claim),
+            timestamp: sent_at.timestamp(),
+            body,
+            secret: Some(tenant.webhook_secret.clone()).filter(|s| !s.trim().is_empty()),
+            timeout: self.settings.timeout,
+        };
+        let result = self.sender.send(&request).await;
+        let now = self.clock.now();
+        let outcome = Outcome::classify(&result, now);
+        let jitter = (self.jitter)();
+        let attempts = claim.entry.attempts.saturating_add(1);
+        let fate = disposition(
+            &outcome,
+            attempts,
+            claim.first_attempt_at,
+            now,
+            &self.settings,
+            jitter,
+        );
+        completion.now = now;
+        completion.attempted = true;
+        completion.status_code = outcome.status_code();
+        completion.error = outcome.error_text().map(str::to_owned);
+        completion.resolution = match fate {
+            Disposition::Delivered => Resolution::Delivered,
+            Disposition::Skipped => Resolution::Skipped,
+            Disposition::Retry { at, .. } => Resolution::Retry { at },
+            Disposition::Park => Resolution::Park,
+        };
+        completion.breaker = Some(BreakerUpdate {
+            outcome,
+            settings: self.settings.clone(),
+            jitter,
+        });
+        let effect = self.store.complete(&completion).await?;
+        Ok(match fate {
+            Disposition::Delivered => Delivered::Sent {
+                latency_ms: (now - claim.parts.activity.created_at).num_milliseconds(),
+            },
+            Disposition::Park => Delivered::Parked,
+            _ => Delivered::Retried {
+                disabled: effect.endpoint_disabled.then_some(tenant.id),
+            },
+        })
+    }
+}
+
+/// The `webhook-id` of a row: derived from its activity, so it is the same on every attempt.
+pub fn webhook_id(claim: &Claim) -> String {
+    format!("msg_{}", claim.entry.activity_id.as_uuid().simple())
+}
+
+enum Delivered {
+    Sent { latency_ms: i64 },
+    Retried { disabled: Option<TenantId> },
+    Skipped,
+    Parked,
+    Released,
+}
+
+impl Delivered {
+    fn count(self, r: &mut BatchReport) {
+        match self {
+            Delivered::Sent { latency_ms } => {
+                r.delivered += 1;
+                r.delivery_latencies_ms.push(latency_ms);
+            }
+            Delivered::Retried { disabled } => {
+                r.retried += 1;
+                r.disabled_endpoints.extend(disabled);
+            }
+            Delivered::Skipped => r.skipped += 1,
+            Delivered::Parked => r.parked += 1,
+            Delivered::Released => r.released += 1,
+        }
+    }
+}

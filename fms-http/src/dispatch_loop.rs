@@ -1,0 +1,147 @@
+//! The long-running dispatcher loop: runs [`Dispatcher::run_batch`] whenever the library
+//! commits queue rows (woken at once through an [`EnqueueListener`]), and otherwise every
+//! poll interval, so retries that fall due and rows written by other processes are picked up.
+//! It stops gracefully: no new claims, in-flight sends finish and are recorded, claims whose
+//! send had not started are released.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fms_core::EnqueueListener;
+use fms_core::delivery::{BatchReport, Dispatcher};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+/// Called after every batch (metrics, logs, notifications).
+pub type BatchObserver =
+    Arc<dyn Fn(&Result<BatchReport, fms_core::store::StoreError>) + Send + Sync>;
+
+/// How the loop runs.
+#[derive(Clone)]
+pub struct LoopConfig {
+    /// How long to wait for a wake-up before looking for due rows anyway. Default 1 s.
+    pub poll_interval: Duration,
+    /// Pause after a store error before trying again. Default 1 s.
+    pub error_pause: Duration,
+    /// Called after each batch.
+    pub observer: Option<BatchObserver>,
+}
+
+impl Default for LoopConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(1),
+            error_pause: Duration::from_secs(1),
+            observer: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for LoopConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoopConfig")
+            .field("poll_interval", &self.poll_interval)
+            .field("error_pause", &self.error_pause)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoopConfig {
+    /// Sets the poll interval.
+    pub fn with_poll_interval(mut self, every: Duration) -> Self {
+        self.poll_interval = every;
+        self
+    }
+
+    /// Sets the observer.
+    pub fn with_observer(mut self, observer: BatchObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+}
+
+/// Wakes the loop. Hand it to `Fms::with_enqueue_listener`.
+#[derive(Debug, Default)]
+pub struct Wakeup(Notify);
+
+impl EnqueueListener for Wakeup {
+    fn enqueued(&self) {
+        // Stores a permit when the loop is busy, so no wake-up is lost.
+        self.0.notify_one();
+    }
+}
+
+/// A running dispatcher loop on the current tokio runtime.
+#[derive(Debug)]
+pub struct DispatchLoop {
+    dispatcher: Dispatcher,
+    wakeup: Arc<Wakeup>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl DispatchLoop {
+    /// Spawns the loop. It runs a first batch at once.
+    pub fn spawn(dispatcher: Dispatcher, config: LoopConfig) -> Self {
+        let wakeup = Arc::new(Wakeup::default());
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(
+            dispatcher.clone(),
+            Arc::clone(&wakeup),
+            stopped,
+            config,
+        ));
+        Self {
+            dispatcher,
+            wakeup,
+            stop,
+            task,
+        }
+    }
+
+    /// The listener that wakes this loop; register it with `Fms::with_enqueue_listener`.
+    pub fn listener(&self) -> Arc<dyn EnqueueListener> {
+        self.wakeup.clone()
+    }
+
+    /// Wakes the loop now.
+    pub fn wake(&self) {
+        self.wakeup.enqueued();
+    }
+
+    /// Stops gracefully and waits for the loop to finish its batch.
+    pub async fn shutdown(self) {
+        self.dispatcher.request_stop();
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn run(
+    dispatcher: Dispatcher,
+    wakeup: Arc<Wakeup>,
+    mut stopped: watch::Receiver<bool>,
+    config: LoopConfig,
+) {
+    let full = dispatcher.settings().batch as usize;
+    loop {
+        if *stopped.borrow() {
+            return;
+        }
+        let result = dispatcher.run_batch().await;
+        if let Some(observe) = &config.observer {
+            observe(&result);
+        }
+        let wait = match &result {
+            // A full batch: there is probably more, go again at once.
+            Ok(report) if report.claimed >= full => continue,
+            Ok(_) => config.poll_interval,
+            Err(_) => config.error_pause,
+        };
+        tokio::select! {
+            _ = wakeup.0.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}

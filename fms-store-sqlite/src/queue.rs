@@ -1,0 +1,206 @@
+//! The webhook queue: claims (leases with fencing tokens), fenced completions, the endpoint
+//! breaker, replay and skip.
+
+use chrono::{DateTime, Utc};
+use fms_core::delivery::BreakerState;
+use fms_core::ids::{QueueEntryId, TenantId};
+use fms_core::queue::{Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, Resolution};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use crate::error::{Error, Result};
+use crate::row::{self, ms};
+use crate::tickets::{parts_of, queue_entry};
+
+/// Due rows that may be claimed now: pending (or with an expired lease), due, head of their
+/// ticket's line, on an endpoint the breaker admits. Rows of an endpoint due a probe are
+/// limited to one (`rn = 1`). Tenants without a URL are always admitted: their rows are
+/// skipped, never sent.
+const CLAIMABLE: &str = "
+SELECT id, tenant_id, probe FROM (
+    SELECT q.id, q.tenant_id, q.next_attempt_at,
+           (t.automation_webhook_url IS NOT NULL AND t.endpoint_paused_until IS NOT NULL) AS probe,
+           ROW_NUMBER() OVER (PARTITION BY q.tenant_id ORDER BY q.next_attempt_at, q.id) AS rn
+    FROM ticket_webhook_queue q JOIN tenants t ON t.id = q.tenant_id
+    WHERE q.state IN ('pending', 'leased') AND q.next_attempt_at <= ?1
+      AND NOT EXISTS (
+          SELECT 1 FROM ticket_webhook_queue e
+          WHERE e.ticket_id = q.ticket_id AND e.sequence < q.sequence
+            AND e.state IN ('pending', 'leased', 'parked'))
+      AND (t.automation_webhook_url IS NULL OR (
+               t.endpoint_disabled_at IS NULL
+           AND (t.endpoint_probe_until IS NULL OR t.endpoint_probe_until <= ?1)
+           AND (t.endpoint_paused_until IS NULL OR t.endpoint_paused_until <= ?1)))
+)
+WHERE probe = 0 OR rn = 1
+ORDER BY next_attempt_at, id
+LIMIT ?2";
+
+pub(crate) fn claim(c: &mut Connection, o: &ClaimOptions) -> Result<Vec<Claim>> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = ms(o.now);
+    let lease_end = ms(o.now + o.lease);
+    let picked: Vec<(i64, String, bool)> = tx
+        .prepare_cached(CLAIMABLE)?
+        .query_map(params![now, i64::from(o.limit)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut claims = Vec::with_capacity(picked.len());
+    for (id, tenant, probe) in picked {
+        if probe {
+            tx.prepare_cached("UPDATE tenants SET endpoint_probe_until = ?2 WHERE id = ?1")?
+                .execute(params![tenant, lease_end])?;
+        }
+        let (token, first): (i64, i64) = tx
+            .prepare_cached(
+                "UPDATE ticket_webhook_queue SET state = 'leased', lease_token = lease_token + 1, \
+                 next_attempt_at = ?2, first_attempt_at = COALESCE(first_attempt_at, ?3) \
+                 WHERE id = ?1 RETURNING lease_token, first_attempt_at",
+            )?
+            .query_row(params![id, lease_end, now], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let entry = queue_entry(&tx, QueueEntryId(id))?;
+        let parts = parts_of(&tx, &entry)?;
+        let endpoint = breaker(&tx, &tenant)?;
+        claims.push(Claim {
+            entry,
+            token,
+            first_attempt_at: DateTime::from_timestamp_millis(first).unwrap_or(o.now),
+            endpoint,
+            parts,
+        });
+    }
+    tx.commit()?;
+    Ok(claims)
+}
+
+pub(crate) fn complete(c: &mut Connection, done: &Completion) -> Result<CompletionEffect> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = ms(done.now);
+    let (state, next, finished) = match done.resolution {
+        Resolution::Delivered => ("delivered", None, Some(now)),
+        Resolution::Skipped => ("skipped", None, Some(now)),
+        Resolution::Retry { at } => ("pending", Some(ms(at)), None),
+        Resolution::Park => ("parked", None, None),
+        Resolution::Release => ("pending", Some(now), None),
+    };
+    let tenant: Option<String> = tx
+        .prepare_cached(
+            "UPDATE ticket_webhook_queue SET state = ?3, \
+             attempts = attempts + ?4, \
+             next_attempt_at = COALESCE(?5, next_attempt_at), \
+             last_status_code = CASE WHEN ?4 THEN ?6 ELSE last_status_code END, \
+             last_error = CASE WHEN ?4 OR ?7 IS NOT NULL THEN ?7 ELSE last_error END, \
+             finished_at = ?8 \
+             WHERE id = ?1 AND lease_token = ?2 AND state = 'leased' RETURNING tenant_id",
+        )?
+        .query_row(
+            params![
+                done.entry.0,
+                done.token,
+                state,
+                done.attempted,
+                next,
+                done.status_code,
+                done.error,
+                finished
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(tenant) = tenant else {
+        return Err(Error::Conflict(
+            "the lease was lost: another dispatcher holds or finished this row".into(),
+        ));
+    };
+    let mut effect = CompletionEffect::default();
+    if let Some(update) = &done.breaker {
+        let mut state = breaker(&tx, &tenant)?;
+        effect.endpoint_disabled = update.apply(&mut state, done.now);
+        save_breaker(&tx, &tenant, &state)?;
+    }
+    tx.commit()?;
+    Ok(effect)
+}
+
+pub(crate) fn replay(
+    c: &mut Connection,
+    id: QueueEntryId,
+    now: DateTime<Utc>,
+) -> Result<QueueEntry> {
+    operator_move(
+        c,
+        id,
+        "UPDATE ticket_webhook_queue SET state = 'pending', attempts = 0, next_attempt_at = ?2, \
+         first_attempt_at = NULL, finished_at = NULL, last_error = NULL \
+         WHERE id = ?1 AND state IN ('parked', 'skipped')",
+        now,
+        "only parked or skipped rows can be replayed",
+    )
+}
+
+pub(crate) fn skip(c: &mut Connection, id: QueueEntryId, now: DateTime<Utc>) -> Result<QueueEntry> {
+    operator_move(
+        c,
+        id,
+        "UPDATE ticket_webhook_queue SET state = 'skipped', finished_at = ?2, \
+         last_error = 'skipped by an operator' \
+         WHERE id = ?1 AND state IN ('pending', 'parked')",
+        now,
+        "only pending or parked rows can be skipped",
+    )
+}
+
+fn operator_move(
+    c: &mut Connection,
+    id: QueueEntryId,
+    sql: &str,
+    now: DateTime<Utc>,
+    refusal: &str,
+) -> Result<QueueEntry> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    queue_entry(&tx, id)?;
+    if tx.prepare_cached(sql)?.execute(params![id.0, ms(now)])? == 0 {
+        return Err(Error::Conflict(refusal.to_owned()));
+    }
+    let entry = queue_entry(&tx, id)?;
+    tx.commit()?;
+    Ok(entry)
+}
+
+pub(crate) fn endpoint_state(c: &Connection, tenant: TenantId) -> Result<BreakerState> {
+    breaker(c, &tenant.to_string())
+}
+
+pub(crate) fn reset_endpoint(c: &mut Connection, tenant: TenantId) -> Result<()> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = tenant.to_string();
+    breaker(&tx, &id)?;
+    save_breaker(&tx, &id, &BreakerState::default())?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn breaker(c: &Connection, tenant: &str) -> Result<BreakerState> {
+    c.prepare_cached(
+        "SELECT endpoint_failures, endpoint_paused_until, endpoint_probe_until, \
+         endpoint_disabled_at FROM tenants WHERE id = ?1",
+    )?
+    .query_row([tenant], row::breaker)
+    .optional()?
+    .ok_or(Error::NotFound("tenant"))
+}
+
+fn save_breaker(tx: &Transaction<'_>, tenant: &str, s: &BreakerState) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE tenants SET endpoint_failures = ?2, endpoint_paused_until = ?3, \
+         endpoint_probe_until = ?4, endpoint_disabled_at = ?5 WHERE id = ?1",
+    )?
+    .execute(params![
+        tenant,
+        s.consecutive_failures,
+        s.paused_until.map(ms),
+        s.probe_until.map(ms),
+        s.disabled_at.map(ms)
+    ])?;
+    Ok(())
+}
