@@ -17,6 +17,8 @@
 mod fixtures;
 mod intake;
 mod outbox;
+mod queue;
+mod rules;
 
 use std::sync::Arc;
 
@@ -27,6 +29,8 @@ use crate::store::{StoreError, TicketStore};
 pub use fixtures::{Fixture, spec_body};
 pub use intake::*;
 pub use outbox::*;
+pub use queue::*;
+pub use rules::*;
 
 /// The ability to make the store's queue inserts fail, so the suite can prove that an activity
 /// and its queue row are written together or not at all.
@@ -81,6 +85,8 @@ macro_rules! conformance_tests {
             snapshot_keeps_the_state_after_its_activity,
             tickets_list_newest_first_with_cursor,
         );
+        $crate::__conformance_queue_cases!($subject);
+        $crate::__conformance_rules_cases!($subject);
     };
 }
 
