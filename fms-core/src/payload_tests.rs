@@ -91,6 +91,7 @@ fn parts() -> PayloadParts {
                 response_due_at: Some(Utc.with_ymd_and_hms(2025, 11, 13, 14, 0, 0).unwrap()),
                 resolution_due_at: Some(Utc.with_ymd_and_hms(2025, 11, 14, 10, 0, 0).unwrap()),
             },
+            sla_state: None,
             created_at: at,
             updated_at: at,
             version: 3,

@@ -6,11 +6,15 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use std::collections::BTreeMap;
+
 use crate::activity::{Activity, NewActivity};
+use crate::decision::CursorUpdate;
 use crate::delivery::BreakerState;
 use crate::ids::{QueueEntryId, TenantId, TicketId, UserId};
 use crate::payload::PayloadParts;
 use crate::queue::{Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueQuery};
+use crate::rules::{BusinessCalendar, Candidate, RuleSet, SlaState};
 use crate::tenant::{Tenant, TenantPatch};
 use crate::ticket::{Priority, Report, SlaDue, Status, Ticket};
 use crate::user::{Role, User, UserPatch};
@@ -69,6 +73,8 @@ pub struct TicketUpdate {
     pub executor_id: Option<Option<UserId>>,
     /// New SLA due times.
     pub sla: Option<SlaDue>,
+    /// New SLA clock state.
+    pub sla_state: Option<SlaState>,
 }
 
 impl TicketUpdate {
@@ -113,6 +119,11 @@ pub struct CreateTicket {
     pub priority: Priority,
     /// Initial SLA due times.
     pub sla: SlaDue,
+    /// Initial SLA clock state.
+    pub sla_state: Option<SlaState>,
+    /// The round-robin cursor move of the decision: applied only if the pool's cursor still
+    /// equals `previous`, otherwise the whole create is a `Conflict` (decide again).
+    pub cursor: Option<CursorUpdate>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Steps applied after the insert, in order; the first is the `ticket_created` activity.
@@ -156,6 +167,23 @@ pub struct TicketQuery {
     pub limit: u32,
 }
 
+/// Everything the rule engine reads for one intake, read in one go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntakeContext {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// The user with the intake's chat id in that tenant, if any.
+    pub complainant: Option<User>,
+    /// The tenant's current rule set, if one was saved.
+    pub rules: Option<RuleSet>,
+    /// The tenant's business calendar, if one was saved.
+    pub calendar: Option<BusinessCalendar>,
+    /// The tenant's executors with their open-ticket counts (open, in progress, on hold).
+    pub roster: Vec<Candidate>,
+    /// Round-robin cursors: pool name -> the executor that pool assigned last.
+    pub cursors: BTreeMap<String, UserId>,
+}
+
 /// Persistence for tenants, users, tickets, activities and the webhook queue.
 #[async_trait]
 pub trait TicketStore: Send + Sync + Debug + 'static {
@@ -180,6 +208,27 @@ pub trait TicketStore: Send + Sync + Debug + 'static {
     async fn update_user(&self, id: UserId, patch: &UserPatch) -> Result<User, StoreError>;
     /// A tenant's users, optionally of one role, oldest first.
     async fn users(&self, tenant: TenantId, role: Option<Role>) -> Result<Vec<User>, StoreError>;
+
+    /// Reads what an intake needs: the tenant (`NotFound` if missing), the complainant by chat
+    /// id, the rule set, the calendar, the executor roster with loads and the cursors.
+    async fn intake_context(
+        &self,
+        tenant: TenantId,
+        chat_id: &str,
+    ) -> Result<IntakeContext, StoreError>;
+    /// Stores a new version of the tenant's rule set (`rules.version` must be unused for the
+    /// tenant: `Conflict` otherwise). Older versions are kept.
+    async fn save_rules(&self, tenant: TenantId, rules: &RuleSet) -> Result<(), StoreError>;
+    /// The tenant's current (highest-version) rule set.
+    async fn rules(&self, tenant: TenantId) -> Result<Option<RuleSet>, StoreError>;
+    /// Sets or clears (24x7) the tenant's business calendar.
+    async fn save_calendar(
+        &self,
+        tenant: TenantId,
+        calendar: Option<&BusinessCalendar>,
+    ) -> Result<(), StoreError>;
+    /// The tenant's business calendar.
+    async fn calendar(&self, tenant: TenantId) -> Result<Option<BusinessCalendar>, StoreError>;
 
     /// Creates a ticket: allocates the tenant's next number, inserts the ticket and applies the
     /// steps (each activity queues one webhook row), all in one transaction. With an

@@ -206,6 +206,9 @@ pub struct Ticket {
     pub executor_id: Option<UserId>,
     /// SLA due times.
     pub sla: SlaDue,
+    /// The SLA clocks behind the due times (paused while on hold, kept across priority
+    /// changes); `None` for tickets stored without one.
+    pub sla_state: Option<crate::rules::SlaState>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.

@@ -16,7 +16,25 @@ CREATE TABLE tenants (
     endpoint_failures       INTEGER NOT NULL DEFAULT 0,
     endpoint_paused_until   INTEGER,
     endpoint_probe_until    INTEGER,
-    endpoint_disabled_at    INTEGER
+    endpoint_disabled_at    INTEGER,
+    -- The business calendar (fms_core::rules::CalendarSpec as JSON); NULL: 24x7.
+    calendar                TEXT
+);
+
+-- Every saved version of a tenant's rule set; the highest version is in force.
+CREATE TABLE tenant_rule_sets (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    version     INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, version)
+);
+
+-- Round-robin cursors: the executor each pool assigned last.
+CREATE TABLE round_robin_cursors (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    pool        TEXT NOT NULL,
+    user_id     TEXT NOT NULL REFERENCES users(id),
+    PRIMARY KEY (tenant_id, pool)
 );
 
 CREATE TABLE users (
@@ -61,6 +79,8 @@ CREATE TABLE tickets (
     executor_id           TEXT REFERENCES users(id),
     response_due_at       INTEGER,
     resolution_due_at     INTEGER,
+    -- The SLA clocks (fms_core::rules::SlaState as JSON).
+    sla_state             TEXT,
     created_at            INTEGER NOT NULL,
     updated_at            INTEGER NOT NULL,
     version               INTEGER NOT NULL DEFAULT 0,

@@ -31,6 +31,7 @@ mod error;
 mod faults;
 mod queue;
 mod row;
+mod rules;
 mod schema;
 mod tickets;
 
@@ -45,8 +46,9 @@ use fms_core::delivery::BreakerState;
 use fms_core::ids::{QueueEntryId, TenantId, TicketId, UserId};
 use fms_core::payload::PayloadParts;
 use fms_core::queue::{Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueQuery};
+use fms_core::rules::{BusinessCalendar, RuleSet};
 use fms_core::store::{
-    CreateTicket, CreatedTicket, StoreError, TicketChange, TicketQuery, TicketStore,
+    CreateTicket, CreatedTicket, IntakeContext, StoreError, TicketChange, TicketQuery, TicketStore,
 };
 use fms_core::tenant::{Tenant, TenantPatch};
 use fms_core::ticket::Ticket;
@@ -174,6 +176,40 @@ impl TicketStore for SqliteStore {
 
     async fn users(&self, tenant: TenantId, role: Option<Role>) -> Result<Vec<User>, StoreError> {
         self.call(move |c| directory::users(c, tenant, role)).await
+    }
+
+    async fn intake_context(
+        &self,
+        tenant: TenantId,
+        chat_id: &str,
+    ) -> Result<IntakeContext, StoreError> {
+        let chat_id = chat_id.to_owned();
+        self.call(move |c| rules::intake_context(c, tenant, &chat_id))
+            .await
+    }
+
+    async fn save_rules(&self, tenant: TenantId, rules: &RuleSet) -> Result<(), StoreError> {
+        let rules = rules.clone();
+        self.call(move |c| rules::save_rules(c, tenant, &rules))
+            .await
+    }
+
+    async fn rules(&self, tenant: TenantId) -> Result<Option<RuleSet>, StoreError> {
+        self.call(move |c| rules::rules(c, tenant)).await
+    }
+
+    async fn save_calendar(
+        &self,
+        tenant: TenantId,
+        calendar: Option<&BusinessCalendar>,
+    ) -> Result<(), StoreError> {
+        let calendar = calendar.cloned();
+        self.call(move |c| rules::save_calendar(c, tenant, calendar.as_ref()))
+            .await
+    }
+
+    async fn calendar(&self, tenant: TenantId) -> Result<Option<BusinessCalendar>, StoreError> {
+        self.call(move |c| rules::calendar(c, tenant)).await
     }
 
     async fn create_ticket(&self, new: &CreateTicket) -> Result<CreatedTicket, StoreError> {

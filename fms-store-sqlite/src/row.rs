@@ -22,7 +22,7 @@ pub(crate) const TICKET_COLUMNS: &str = "id, tenant_id, seq, number, title, desc
      location, category, ticket_type, building, floor, room, reporter_name, \
      reporter_designation, reporter_department, submitted_priority, status, priority, \
      complainant_id, executor_id, response_due_at, resolution_due_at, created_at, updated_at, \
-     version";
+     version, sla_state";
 
 pub(crate) const ACTIVITY_COLUMNS: &str =
     "id, ticket_id, tenant_id, type, comment, metadata, created_by, created_at";
@@ -91,6 +91,15 @@ fn json<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::
     serde_json::from_str(&s).map_err(|e| conversion(idx, e.to_string()))
 }
 
+fn json_opt<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<Option<T>> {
+    let s: Option<String> = row.get(idx)?;
+    s.map(|s| serde_json::from_str(&s).map_err(|e| conversion(idx, e.to_string())))
+        .transpose()
+}
+
 pub(crate) fn tenant(row: &Row<'_>) -> rusqlite::Result<Tenant> {
     Ok(Tenant {
         id: parsed(row, 0)?,
@@ -155,6 +164,7 @@ pub(crate) fn ticket(row: &Row<'_>) -> rusqlite::Result<Ticket> {
         created_at: time(row, 22)?,
         updated_at: time(row, 23)?,
         version: row.get(24)?,
+        sla_state: json_opt(row, 25)?,
     })
 }
 

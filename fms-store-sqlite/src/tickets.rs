@@ -46,9 +46,9 @@ pub(crate) fn create_ticket(c: &mut Connection, new: &CreateTicket) -> Result<Cr
         "INSERT INTO tickets (id, tenant_id, seq, number, title, description, location, \
          category, ticket_type, building, floor, room, reporter_name, reporter_designation, \
          reporter_department, submitted_priority, status, priority, complainant_id, \
-         response_due_at, resolution_due_at, created_at, updated_at) \
+         response_due_at, resolution_due_at, sla_state, created_at, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19, ?20, ?21, ?22, ?22)",
+         ?18, ?19, ?20, ?21, ?22, ?23, ?23)",
     )?
     .execute(params![
         new.id.to_string(),
@@ -72,8 +72,15 @@ pub(crate) fn create_ticket(c: &mut Connection, new: &CreateTicket) -> Result<Cr
         new.complainant_id.to_string(),
         new.sla.response_due_at.map(ms),
         new.sla.resolution_due_at.map(ms),
+        new.sla_state
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?,
         ms(new.created_at),
     ])?;
+    if let Some(cursor) = &new.cursor {
+        crate::rules::move_cursor(&tx, &tenant_id, cursor)?;
+    }
     for step in &new.steps {
         apply_step(&tx, new.id, step)?;
     }
@@ -127,6 +134,7 @@ fn apply_step(tx: &Transaction<'_>, ticket_id: TicketId, step: &Step) -> Result<
                executor_id = CASE WHEN ?4 THEN ?5 ELSE executor_id END, \
                response_due_at = CASE WHEN ?6 THEN ?7 ELSE response_due_at END, \
                resolution_due_at = CASE WHEN ?6 THEN ?8 ELSE resolution_due_at END, \
+               sla_state = CASE WHEN ?9 THEN ?10 ELSE sla_state END, \
                version = version + 1 \
              WHERE id = ?1",
         )?
@@ -139,6 +147,11 @@ fn apply_step(tx: &Transaction<'_>, ticket_id: TicketId, step: &Step) -> Result<
             u.sla.is_some(),
             u.sla.and_then(|s| s.response_due_at).map(ms),
             u.sla.and_then(|s| s.resolution_due_at).map(ms),
+            u.sla_state.is_some(),
+            u.sla_state
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?,
         ])?;
     }
     let a = &step.activity;

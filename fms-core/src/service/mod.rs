@@ -2,7 +2,9 @@
 //! the pure decisions (intake, rules, workflow) and applies them through the ports.
 
 mod directory;
+mod intake;
 mod queue;
+mod rules;
 mod tickets;
 
 use std::sync::Arc;
@@ -11,7 +13,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::store::TicketStore;
 
 pub use directory::URL_MAX;
-pub use tickets::{AddActivity, Ingested, METADATA_MAX_BYTES};
+pub use intake::Ingested;
+pub use rules::{DEFAULT_POOL, default_rules};
+pub use tickets::{AddActivity, METADATA_MAX_BYTES};
 
 /// The fms service. Cheap to clone; share it between tasks.
 ///

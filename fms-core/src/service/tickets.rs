@@ -3,12 +3,13 @@
 use serde_json::{Value, json};
 
 use crate::activity::{Activity, ActivityType, NewActivity};
-use crate::decision::Decision;
 use crate::error::{Error, Result};
 use crate::ids::{TicketId, UserId};
-use crate::intake::{LONG_TEXT_MAX, NewTicket, check_text, validate_idempotency_key};
-use crate::store::{CreateTicket, Step, StoreError, TicketChange, TicketQuery, TicketUpdate};
-use crate::ticket::{Status, Ticket};
+use crate::intake::{LONG_TEXT_MAX, check_text};
+use crate::rules::sla::targets_for;
+use crate::rules::{BusinessCalendar, SlaState};
+use crate::store::{Step, StoreError, TicketChange, TicketQuery, TicketUpdate};
+use crate::ticket::{Priority, Status, Ticket};
 use crate::user::{Role, User};
 use crate::workflow;
 
@@ -18,15 +19,6 @@ use super::Fms;
 const MAX_CONFLICT_RETRIES: usize = 8;
 /// Largest activity metadata accepted, serialized.
 pub const METADATA_MAX_BYTES: usize = 16 * 1024;
-
-/// The result of an intake.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ingested {
-    /// The ticket (for a repeated idempotency key, the first one).
-    pub ticket: Ticket,
-    /// Whether the idempotency key had been seen before (nothing new was created).
-    pub duplicate: bool,
-}
 
 /// An activity a caller adds (a comment, an executor update, a complainant interaction).
 #[derive(Debug, Clone, PartialEq)]
@@ -42,52 +34,6 @@ pub struct AddActivity {
 }
 
 impl Fms {
-    /// The spec's intake: validates the JSON body, resolves the complainant by chat id in the
-    /// named tenant, runs the rule engine and stores the ticket with its activities and queue
-    /// rows in one transaction. `idempotency_key` (or the body's `message_id`) makes retries
-    /// safe: the same key in the same tenant returns the first ticket.
-    pub async fn ingest(&self, body: &Value, idempotency_key: Option<&str>) -> Result<Ingested> {
-        let draft = NewTicket::from_json(body)?;
-        let key = match idempotency_key {
-            Some(k) => Some(validate_idempotency_key("Idempotency-Key", k)?),
-            None => draft.message_id.clone(),
-        };
-        self.ingest_ticket(draft, key).await
-    }
-
-    /// [`Fms::ingest`] for an already validated draft.
-    pub async fn ingest_ticket(&self, draft: NewTicket, key: Option<String>) -> Result<Ingested> {
-        let tenant = self
-            .store
-            .tenant(draft.tenant_id)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound { .. } => Error::invalid("tenant_id", "no such tenant"),
-                other => other.into(),
-            })?;
-        let complainant = self
-            .store
-            .user_by_chat_id(tenant.id, &draft.chat_id)
-            .await?
-            .ok_or_else(|| Error::UserNotFound {
-                chat_id: draft.chat_id.clone(),
-            })?;
-        if !complainant.active {
-            return Err(Error::UserInactive);
-        }
-        let now = self.clock.now();
-        let decision = Decision::plain(&draft.report, now);
-        let new = creation(&draft, &complainant, &decision, now, key);
-        let created = self.store.create_ticket(&new).await?;
-        if !created.duplicate {
-            self.enqueued();
-        }
-        Ok(Ingested {
-            ticket: created.ticket,
-            duplicate: created.duplicate,
-        })
-    }
-
     /// Appends a caller's activity (comment, executor update, complainant interaction).
     pub async fn add_activity(&self, ticket_id: TicketId, add: AddActivity) -> Result<Activity> {
         if !add.activity_type.is_user_writable() {
@@ -124,7 +70,9 @@ impl Fms {
     }
 
     /// Moves a ticket along the workflow (see [`crate::workflow`]), recording a
-    /// `status_changed` activity.
+    /// `status_changed` activity. The SLA clocks follow: `on-hold` pauses the resolution clock
+    /// and leaving it resumes it with the time used kept; `resolved` stops both clocks;
+    /// reopening resumes resolution; the first move to `in-progress` is the first response.
     pub async fn change_status(
         &self,
         ticket_id: TicketId,
@@ -133,11 +81,24 @@ impl Fms {
         note: Option<String>,
     ) -> Result<Ticket> {
         let note = comment(note)?;
+        let calendar = self.ticket_calendar(ticket_id).await?;
+        let cal = calendar.as_ref();
         self.change_with_retry(
             ticket_id,
             |ticket, now| {
                 let from = ticket.status;
                 workflow::transition(from, to)?;
+                let sla_state = ticket.sla_state.clone().map(|mut state| {
+                    match (from, to) {
+                        (_, Status::OnHold) => state.pause(now, cal),
+                        (Status::OnHold, _) => state.resume(now, cal),
+                        (_, Status::Resolved) => state.resolve(now, cal),
+                        (Status::Resolved, Status::InProgress) => state.reopen(now, cal),
+                        (Status::Open, Status::InProgress) => state.respond(now, cal),
+                        _ => {}
+                    }
+                    state
+                });
                 let activity = NewActivity::new(ActivityType::StatusChanged, now)
                     .with_comment(note.clone())
                     .with_metadata(json!({"from": from.as_str(), "to": to.as_str()}))
@@ -145,6 +106,8 @@ impl Fms {
                 Ok(vec![Step {
                     update: TicketUpdate {
                         status: Some(to),
+                        sla: sla_state.as_ref().map(SlaState::due),
+                        sla_state,
                         ..TicketUpdate::default()
                     },
                     activity,
@@ -153,6 +116,64 @@ impl Fms {
             changed_by,
         )
         .await
+    }
+
+    /// Changes a ticket's priority, recording a `priority_changed` activity. The SLA due times
+    /// are recomputed for the new priority, keeping the time already used.
+    pub async fn change_priority(
+        &self,
+        ticket_id: TicketId,
+        priority: Priority,
+        changed_by: Option<UserId>,
+        note: Option<String>,
+    ) -> Result<Ticket> {
+        let note = comment(note)?;
+        let ticket = self.store.ticket(ticket_id).await?;
+        let calendar = self.store.calendar(ticket.tenant_id).await?;
+        let rules = self.rules(ticket.tenant_id).await?;
+        self.change_with_retry(
+            ticket_id,
+            |ticket, now| {
+                if ticket.priority == priority {
+                    return Err(Error::Conflict {
+                        reason: format!("the ticket's priority is already {priority}"),
+                    });
+                }
+                if ticket.status == Status::Closed {
+                    return Err(Error::Conflict {
+                        reason: "a closed ticket's priority cannot change".into(),
+                    });
+                }
+                let sla_state = ticket.sla_state.clone().map(|mut state| {
+                    let targets = targets_for(Some(&rules), &state.policy);
+                    state.change_priority(priority, &targets, now, calendar.as_ref());
+                    state
+                });
+                let activity = NewActivity::new(ActivityType::PriorityChanged, now)
+                    .with_comment(note.clone())
+                    .with_metadata(json!({
+                        "from": ticket.priority.as_str(),
+                        "to": priority.as_str(),
+                    }))
+                    .with_created_by(changed_by);
+                Ok(vec![Step {
+                    update: TicketUpdate {
+                        priority: Some(priority),
+                        sla: sla_state.as_ref().map(SlaState::due),
+                        sla_state,
+                        ..TicketUpdate::default()
+                    },
+                    activity,
+                }])
+            },
+            changed_by,
+        )
+        .await
+    }
+
+    async fn ticket_calendar(&self, ticket_id: TicketId) -> Result<Option<BusinessCalendar>> {
+        let ticket = self.store.ticket(ticket_id).await?;
+        Ok(self.store.calendar(ticket.tenant_id).await?)
     }
 
     /// Assigns (or reassigns) an executor: an active executor of the ticket's tenant. An open
@@ -173,6 +194,7 @@ impl Fms {
         if !executor.active {
             return Err(Error::invalid("executor_id", "the executor is not active"));
         }
+        let calendar = self.ticket_calendar(ticket_id).await?;
         self.change_with_retry(
             ticket_id,
             |ticket, now| {
@@ -193,7 +215,7 @@ impl Fms {
                     ticket,
                     &executor,
                     assigned_by,
-                    json!({}),
+                    calendar.as_ref(),
                     now,
                 )])
             },
@@ -262,78 +284,41 @@ impl Fms {
     }
 }
 
-/// The write of a new ticket: the `ticket_created` activity (with the decision and its trace)
-/// and, when an executor was chosen, the assignment that moves it to `in-progress`.
-fn creation(
-    draft: &NewTicket,
-    complainant: &User,
-    decision: &Decision,
-    now: chrono::DateTime<chrono::Utc>,
-    key: Option<String>,
-) -> CreateTicket {
-    let created = NewActivity::new(ActivityType::TicketCreated, now).with_metadata(json!({
-        "submitted_priority": draft.report.submitted_priority.as_str(),
-        "final_priority": decision.priority.as_str(),
-        "decision": decision,
-    }));
-    let mut steps = vec![Step::activity(created)];
-    let id = TicketId::new();
-    if let Some(executor) = decision.executor {
-        let assigned = NewActivity::new(ActivityType::ExecutorAssigned, now).with_metadata(json!({
-            "executor_id": executor.to_string(),
-            "previous_executor_id": null,
-            "by": "rule_engine",
-        }));
-        steps.push(Step {
-            update: TicketUpdate {
-                status: Some(Status::InProgress),
-                executor_id: Some(Some(executor)),
-                ..TicketUpdate::default()
-            },
-            activity: assigned,
-        });
-    }
-    CreateTicket {
-        id,
-        tenant_id: draft.tenant_id,
-        complainant_id: complainant.id,
-        report: draft.report.clone(),
-        priority: decision.priority,
-        sla: decision.sla,
-        created_at: now,
-        steps,
-        idempotency_key: key,
-    }
-}
-
-/// The step of assigning `executor` to `ticket` (open tickets move to `in-progress`).
-fn assignment_step(
+/// The step of assigning `executor` to `ticket`: an open ticket moves to `in-progress`, and
+/// the assignment counts as the first response.
+pub(super) fn assignment_step(
     ticket: &Ticket,
     executor: &User,
     by: Option<UserId>,
-    extra: Value,
+    calendar: Option<&BusinessCalendar>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Step {
     let status = (ticket.status == Status::Open).then_some(Status::InProgress);
+    let sla_state = ticket.sla_state.clone().map(|mut state| {
+        state.respond(now, calendar);
+        state
+    });
     let activity = NewActivity::new(ActivityType::ExecutorAssigned, now)
         .with_metadata(json!({
             "executor_id": executor.id.to_string(),
             "executor_name": executor.name,
             "previous_executor_id": ticket.executor_id.map(|e| e.to_string()),
-            "extra": extra,
+            "assigned_by": if by.is_some() { "user" } else { "api" },
         }))
         .with_created_by(by);
     Step {
         update: TicketUpdate {
             status,
             executor_id: Some(Some(executor.id)),
+            sla: sla_state.as_ref().map(SlaState::due),
+            sla_state,
             ..TicketUpdate::default()
         },
         activity,
     }
 }
 
-fn comment(c: Option<String>) -> Result<Option<String>> {
+pub(super) fn comment(c: Option<String>) -> Result<Option<String>> {
     match c.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(t) => {
