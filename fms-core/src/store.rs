@@ -13,7 +13,9 @@ use crate::decision::CursorUpdate;
 use crate::delivery::BreakerState;
 use crate::ids::{QueueEntryId, TenantId, TicketId, UserId};
 use crate::payload::PayloadParts;
-use crate::queue::{Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueQuery};
+use crate::queue::{
+    Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueQuery, QueueState,
+};
 use crate::rules::{BusinessCalendar, Candidate, RuleSet, SlaState};
 use crate::tenant::{Tenant, TenantPatch};
 use crate::ticket::{Priority, Report, SlaDue, Status, Ticket};
@@ -274,4 +276,12 @@ pub trait TicketStore: Send + Sync + Debug + 'static {
     async fn endpoint_state(&self, tenant: TenantId) -> Result<BreakerState, StoreError>;
     /// Clears the tenant's endpoint failures, pause and disabled flag.
     async fn reset_endpoint(&self, tenant: TenantId) -> Result<(), StoreError>;
+
+    /// Sets the hash of the tenant's API key (the key itself is never stored), replacing any
+    /// earlier one.
+    async fn set_api_key_hash(&self, tenant: TenantId, hash: &str) -> Result<(), StoreError>;
+    /// The tenant whose API key has this hash, if any.
+    async fn tenant_by_api_key_hash(&self, hash: &str) -> Result<Option<TenantId>, StoreError>;
+    /// The number of queue rows in each state (all tenants), for metrics.
+    async fn queue_counts(&self) -> Result<Vec<(QueueState, u64)>, StoreError>;
 }

@@ -18,7 +18,9 @@ CREATE TABLE tenants (
     endpoint_probe_until    INTEGER,
     endpoint_disabled_at    INTEGER,
     -- The business calendar (fms_core::rules::CalendarSpec as JSON); NULL: 24x7.
-    calendar                TEXT
+    calendar                TEXT,
+    -- The hash of the tenant's API key (never the key).
+    api_key_hash            TEXT UNIQUE
 );
 
 -- Every saved version of a tenant's rule set; the highest version is in force.

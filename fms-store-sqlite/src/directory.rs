@@ -193,3 +193,25 @@ pub(crate) fn users(c: &Connection, tenant: TenantId, role: Option<Role>) -> Res
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+pub(crate) fn set_api_key_hash(c: &mut Connection, t: TenantId, hash: &str) -> Result<()> {
+    let n = c
+        .prepare_cached("UPDATE tenants SET api_key_hash = ?2 WHERE id = ?1")?
+        .execute(params![t.to_string(), hash])?;
+    if n == 0 {
+        return Err(Error::NotFound("tenant"));
+    }
+    Ok(())
+}
+
+pub(crate) fn tenant_by_api_key_hash(c: &mut Connection, hash: &str) -> Result<Option<TenantId>> {
+    let id: Option<String> = c
+        .prepare_cached("SELECT id FROM tenants WHERE api_key_hash = ?1")?
+        .query_row([hash], |r| r.get(0))
+        .optional()?;
+    id.map(|id| {
+        id.parse::<TenantId>()
+            .map_err(|_| Error::Conflict("corrupt tenant id".into()))
+    })
+    .transpose()
+}

@@ -45,7 +45,9 @@ use fms_core::activity::Activity;
 use fms_core::delivery::BreakerState;
 use fms_core::ids::{QueueEntryId, TenantId, TicketId, UserId};
 use fms_core::payload::PayloadParts;
-use fms_core::queue::{Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueQuery};
+use fms_core::queue::{
+    Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueQuery, QueueState,
+};
 use fms_core::rules::{BusinessCalendar, RuleSet};
 use fms_core::store::{
     CreateTicket, CreatedTicket, IntakeContext, StoreError, TicketChange, TicketQuery, TicketStore,
@@ -280,5 +282,21 @@ impl TicketStore for SqliteStore {
 
     async fn reset_endpoint(&self, tenant: TenantId) -> Result<(), StoreError> {
         self.call(move |c| queue::reset_endpoint(c, tenant)).await
+    }
+
+    async fn set_api_key_hash(&self, tenant: TenantId, hash: &str) -> Result<(), StoreError> {
+        let hash = hash.to_owned();
+        self.call(move |c| directory::set_api_key_hash(c, tenant, &hash))
+            .await
+    }
+
+    async fn tenant_by_api_key_hash(&self, hash: &str) -> Result<Option<TenantId>, StoreError> {
+        let hash = hash.to_owned();
+        self.call(move |c| directory::tenant_by_api_key_hash(c, &hash))
+            .await
+    }
+
+    async fn queue_counts(&self) -> Result<Vec<(QueueState, u64)>, StoreError> {
+        self.call(queue::counts).await
     }
 }

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use fms_core::delivery::BreakerState;
 use fms_core::ids::{QueueEntryId, TenantId};
-use fms_core::queue::{Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, Resolution};
+use fms_core::queue::{
+    Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueState, Resolution,
+};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::error::{Error, Result};
@@ -203,4 +205,18 @@ fn save_breaker(tx: &Transaction<'_>, tenant: &str, s: &BreakerState) -> Result<
         s.disabled_at.map(ms)
     ])?;
     Ok(())
+}
+
+pub(crate) fn counts(c: &mut Connection) -> Result<Vec<(QueueState, u64)>> {
+    let mut stmt =
+        c.prepare_cached("SELECT state, COUNT(*) FROM ticket_webhook_queue GROUP BY state")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (state, n) = row?;
+        if let Ok(state) = state.parse::<QueueState>() {
+            out.push((state, u64::try_from(n).unwrap_or(0)));
+        }
+    }
+    Ok(out)
 }

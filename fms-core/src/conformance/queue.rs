@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::activity::ActivityType;
 use crate::clock::truncate_millis;
 use crate::delivery::{BreakerSettings, DeliverySettings, Outcome};
-use crate::ids::{QueueEntryId, TicketId};
+use crate::ids::{QueueEntryId, TenantId, TicketId};
 use crate::queue::{
     BreakerUpdate, Claim, ClaimOptions, Completion, QueueEntry, QueueState, Resolution,
 };
@@ -138,15 +138,51 @@ async fn comment(f: &Fixture, ticket: TicketId, text: &str) {
         .unwrap();
 }
 
-/// A ticket with `n` queue rows (the intake's and `n - 1` comments).
+/// A ticket with at least `n` queue rows, in sequence order: the intake's (one or more,
+/// depending on what the rules decided) and comments.
 async fn ticket_with_rows(f: &Fixture, n: usize) -> (TicketId, Vec<QueueEntryId>) {
     let t = f.ingest().await;
-    for i in 1..n {
-        comment(f, t.id, &format!("comment {i}")).await;
+    let mut rows = f.queue(t.id).await;
+    while rows.len() < n {
+        comment(f, t.id, &format!("comment {}", rows.len())).await;
+        rows = f.queue(t.id).await;
     }
-    let rows: Vec<QueueEntryId> = f.queue(t.id).await.iter().map(|q| q.id).collect();
-    assert_eq!(rows.len(), n);
-    (t.id, rows)
+    (t.id, rows.iter().map(|q| q.id).collect())
+}
+
+/// The first undone row of each ticket.
+async fn heads(f: &Fixture, tickets: &[TicketId]) -> Vec<QueueEntryId> {
+    let mut out = Vec::new();
+    for t in tickets {
+        out.extend(
+            f.queue(*t)
+                .await
+                .iter()
+                .find(|q| !q.state.is_done())
+                .map(|q| q.id),
+        );
+    }
+    out
+}
+
+/// Claims at `now` and delivers until nothing is claimable; every row claimed must belong to
+/// `tenant`. Returns how many rows were delivered.
+async fn drain(s: &Subject, now: DateTime<Utc>, tenant: TenantId) -> usize {
+    let mut delivered = 0;
+    loop {
+        let claims = claim(s, now, 10).await;
+        if claims.is_empty() {
+            return delivered;
+        }
+        for c in &claims {
+            assert_eq!(c.entry.tenant_id, tenant, "{c:?}");
+            s.store
+                .complete(&finish(c, now, Resolution::Delivered))
+                .await
+                .unwrap();
+            delivered += 1;
+        }
+    }
 }
 
 async fn with_url(f: &Fixture) {
@@ -205,10 +241,10 @@ pub async fn expired_lease_is_reclaimed_and_the_old_token_is_fenced(s: &Subject)
     let (_, rows) = ticket_with_rows(&f, 1).await;
     let t0 = start();
     let first = claim(s, t0, 10).await;
-    assert_eq!(ids(&first), rows);
+    assert_eq!(ids(&first), vec![rows[0]]);
     let t1 = t0 + Duration::seconds(LEASE_SECS);
     let second = claim(s, t1, 10).await;
-    assert_eq!(ids(&second), rows, "the expired lease is claimable");
+    assert_eq!(ids(&second), vec![rows[0]], "the expired lease is claimable");
     assert_ne!(first[0].token, second[0].token, "a fresh fencing token");
     assert_eq!(second[0].first_attempt_at, t0, "the first attempt is kept");
 
@@ -287,7 +323,7 @@ pub async fn only_the_head_of_a_ticket_is_claimable(s: &Subject) {
 pub async fn a_parked_row_blocks_its_ticket_until_replayed_or_skipped(s: &Subject) {
     let f = Fixture::new(s).await;
     let (_, a) = ticket_with_rows(&f, 2).await;
-    let (b_ticket, b) = ticket_with_rows(&f, 1).await;
+    let (_, b) = ticket_with_rows(&f, 2).await;
     let t0 = start();
     let claims = claim(s, t0, 10).await;
     assert_eq!(sorted(ids(&claims)), sorted(vec![a[0], b[0]]));
@@ -305,17 +341,17 @@ pub async fn a_parked_row_blocks_its_ticket_until_replayed_or_skipped(s: &Subjec
     assert_eq!(parked.attempts, 1);
 
     // Another ticket flows; the parked ticket does not.
-    comment(&f, b_ticket, "b2").await;
-    let b2 = f.queue(b_ticket).await[1].id;
     let t1 = t0 + Duration::hours(1);
-    let claims = claim(s, t1, 10).await;
-    assert_eq!(ids(&claims), vec![b2]);
-    assert_conflict(s.store.skip(b2, t1).await, "skipping a leased row");
+    for next in &b[1..] {
+        let claims = claim(s, t1, 10).await;
+        assert_eq!(ids(&claims), vec![*next], "a[1] waits behind the parked a[0]");
+        assert_conflict(s.store.skip(*next, t1).await, "skipping a leased row");
+        s.store
+            .complete(&finish(&claims[0], t1, Resolution::Delivered))
+            .await
+            .unwrap();
+    }
     assert_conflict(s.store.replay(b[0], t1).await, "replaying a delivered row");
-    s.store
-        .complete(&finish(&claims[0], t1, Resolution::Delivered))
-        .await
-        .unwrap();
     assert!(claim(s, t1, 10).await.is_empty(), "a[1] waits behind a[0]");
 
     // Replay: pending, due at once, attempts reset.
@@ -365,7 +401,7 @@ pub async fn retry_hides_the_row_until_due_and_keeps_the_error(s: &Subject) {
             .is_empty()
     );
     let claims = claim(s, at, 10).await;
-    assert_eq!(ids(&claims), rows);
+    assert_eq!(ids(&claims), vec![rows[0]]);
     assert_eq!(claims[0].entry.attempts, 1);
     assert_eq!(claims[0].entry.last_status_code, Some(500));
     assert_eq!(claims[0].first_attempt_at, t0);
@@ -422,7 +458,7 @@ pub async fn concurrent_claims_never_return_a_row_twice(s: &Subject) {
     let f = Fixture::new(s).await;
     let mut all = Vec::new();
     for _ in 0..12 {
-        all.extend(ticket_with_rows(&f, 1).await.1);
+        all.push(ticket_with_rows(&f, 1).await.1[0]);
     }
     let t0 = start();
     let opts = options(t0, 4);
@@ -451,14 +487,14 @@ pub async fn the_breaker_pauses_then_admits_one_probe(s: &Subject) {
     with_url(&f).await;
     let other = Fixture::named(s, "Healthy endpoint").await;
     with_url(&other).await;
-    let mut rows = Vec::new();
+    let mut tickets = Vec::new();
     for _ in 0..3 {
-        rows.extend(ticket_with_rows(&f, 1).await.1);
+        tickets.push(ticket_with_rows(&f, 1).await.0);
     }
     let t0 = start();
     let settings = breaker_settings(1);
     let claims = claim(s, t0, 1).await;
-    assert_eq!(ids(&claims), vec![rows[0]]);
+    assert_eq!(claims.len(), 1);
     let retry_at = t0 + Duration::seconds(1);
     s.store
         .complete(&attempt(&claims[0], t0, 500, retry_at, &settings))
@@ -471,19 +507,14 @@ pub async fn the_breaker_pauses_then_admits_one_probe(s: &Subject) {
     assert_eq!(state.probe_until, None);
 
     // Paused: nothing of this tenant, although its rows are due; the other tenant flows.
-    let (_, healthy) = ticket_with_rows(&other, 1).await;
+    ticket_with_rows(&other, 1).await;
     let t1 = resume - Duration::milliseconds(1);
-    let claims = claim(s, t1, 10).await;
-    assert_eq!(ids(&claims), healthy, "only the healthy tenant's row");
-    s.store
-        .complete(&finish(&claims[0], t1, Resolution::Delivered))
-        .await
-        .unwrap();
-    assert!(claim(s, t1, 10).await.is_empty());
+    assert!(drain(s, t1, other.tenant.id).await >= 1);
 
     // Due a probe: exactly one row, and the probe slot is taken for the lease.
     let probes = claim(s, resume, 10).await;
     assert_eq!(probes.len(), 1, "one probe, not every due row: {probes:?}");
+    assert_eq!(probes[0].entry.tenant_id, f.tenant.id);
     let probe_until = resume + Duration::seconds(LEASE_SECS);
     let state = s.store.endpoint_state(f.tenant.id).await.unwrap();
     assert_eq!(state.probe_until, Some(probe_until));
@@ -499,7 +530,9 @@ pub async fn the_breaker_pauses_then_admits_one_probe(s: &Subject) {
     let second = claim(s, probe_until, 10).await;
     assert_eq!(second.len(), 1, "{second:?}");
     assert!(claim(s, probe_until, 10).await.is_empty());
-    // A 2xx resets the breaker: every due row of the tenant flows again.
+
+    // A 2xx resets the breaker: the head of every ticket of the tenant flows again (the dead
+    // prober's row included, its lease has passed).
     let t2 = probe_until + Duration::seconds(1);
     s.store
         .complete(&attempt(&second[0], t2, 204, t2, &settings))
@@ -508,14 +541,8 @@ pub async fn the_breaker_pauses_then_admits_one_probe(s: &Subject) {
     let state = s.store.endpoint_state(f.tenant.id).await.unwrap();
     assert_eq!(state, Default::default(), "healthy after a 2xx");
     let rest = claim(s, t2, 10).await;
-    // The dead prober's row (its lease has passed) and the untried ones; not the delivered
-    // probe.
-    let expected: Vec<_> = rows
-        .iter()
-        .copied()
-        .filter(|r| *r != second[0].entry.id)
-        .collect();
-    assert_eq!(sorted(ids(&rest)), sorted(expected));
+    assert_eq!(sorted(ids(&rest)), sorted(heads(&f, &tickets).await));
+    assert!(rest.len() >= 2, "the two untouched tickets at least: {rest:?}");
 }
 
 /// 410 Gone disables the endpoint (reported once) and keeps the rows pending; nothing of the
@@ -554,10 +581,9 @@ pub async fn gone_disables_the_endpoint_and_keeps_rows(s: &Subject) {
         assert_eq!(row.last_status_code, Some(410));
     }
 
-    let (_, healthy) = ticket_with_rows(&other, 1).await;
+    ticket_with_rows(&other, 1).await;
     let much_later = t0 + Duration::days(30);
-    assert_eq!(ids(&claim(s, much_later, 10).await), healthy);
-    assert!(claim(s, much_later, 10).await.is_empty());
+    assert!(drain(s, much_later, other.tenant.id).await >= 1);
 
     s.store.reset_endpoint(f.tenant.id).await.unwrap();
     assert_eq!(

@@ -192,3 +192,16 @@ fn check_url(url: &str) -> Result<()> {
         _ => Err(Error::invalid(field, "must be an absolute http(s) URL")),
     }
 }
+
+impl Fms {
+    /// Records the hash of a tenant's API key (the caller hashes; fms never sees the key
+    /// stored). Replaces any earlier key.
+    pub async fn set_api_key_hash(&self, tenant: TenantId, hash: &str) -> Result<()> {
+        Ok(self.store.set_api_key_hash(tenant, hash).await?)
+    }
+
+    /// The tenant whose API key hashes to `hash`.
+    pub async fn tenant_by_api_key_hash(&self, hash: &str) -> Result<Option<TenantId>> {
+        Ok(self.store.tenant_by_api_key_hash(hash).await?)
+    }
+}

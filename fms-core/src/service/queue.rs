@@ -51,3 +51,10 @@ impl Fms {
         Ok(())
     }
 }
+
+impl Fms {
+    /// Queue rows per state, across tenants (metrics).
+    pub async fn queue_counts(&self) -> Result<Vec<(crate::queue::QueueState, u64)>> {
+        Ok(self.store.queue_counts().await?)
+    }
+}
