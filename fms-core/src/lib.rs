@@ -9,6 +9,8 @@ pub mod delivery;
 pub mod error;
 pub mod ids;
 pub mod intake;
+pub mod notification;
+pub mod onboarding;
 pub mod payload;
 pub mod queue;
 pub mod rules;

@@ -12,6 +12,8 @@ use crate::activity::{Activity, NewActivity};
 use crate::decision::CursorUpdate;
 use crate::delivery::BreakerState;
 use crate::ids::{QueueEntryId, TenantId, TicketId, UserId};
+use crate::notification::{Notification, NotificationQuery};
+use crate::onboarding::Invitation;
 use crate::payload::PayloadParts;
 use crate::queue::{
     Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueQuery, QueueState,
@@ -133,6 +135,8 @@ pub struct CreateTicket {
     /// When set, a second create with the same key in the same tenant returns the first
     /// ticket and writes nothing.
     pub idempotency_key: Option<String>,
+    /// Notifications written in the same transaction (e.g. "could not be assigned").
+    pub notifications: Vec<Notification>,
 }
 
 /// The result of [`TicketStore::create_ticket`].
@@ -154,6 +158,72 @@ pub struct TicketChange {
     pub expected_version: Option<i64>,
     /// The steps, in order.
     pub steps: Vec<Step>,
+    /// Notifications written in the same transaction (e.g. "SLA breached").
+    pub notifications: Vec<Notification>,
+}
+
+/// An onboarding request, written in one transaction: the pending user (created, or the
+/// tenant's existing user with that email updated), the invitation, and the queued payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewInvitation {
+    /// The user to create when the tenant has no user with `email` (its id is the
+    /// invitation's `user_id`).
+    pub user: User,
+    /// The invitation (its `user_id` is replaced by the existing user's id when there is one).
+    pub invitation: Invitation,
+    /// The payload for the onboarding webhook; its `user_id` field is rewritten likewise.
+    pub payload: serde_json::Value,
+}
+
+/// The fenced completion of an invitation: binds the chat only if the invitation is still
+/// open (`Conflict` otherwise), fails with `Conflict` if the chat id belongs to another user
+/// of the tenant, and writes the notification, all in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompleteInvitation {
+    /// The invitation.
+    pub correlation_id: String,
+    /// The chat to bind.
+    pub chat_id: String,
+    /// When.
+    pub now: DateTime<Utc>,
+    /// The dashboard notification ("user onboarded").
+    pub notification: Notification,
+}
+
+/// A claimed onboarding webhook row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnboardingClaim {
+    /// The row.
+    pub entry: OnboardingEntry,
+    /// The fencing token.
+    pub token: i64,
+    /// When the row was first attempted.
+    pub first_attempt_at: DateTime<Utc>,
+    /// The payload to send.
+    pub payload: serde_json::Value,
+}
+
+/// One onboarding webhook queue row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OnboardingEntry {
+    /// Its id.
+    pub id: QueueEntryId,
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// The invitation it announces (also the base of its `webhook-id`).
+    pub correlation_id: String,
+    /// State.
+    pub state: QueueState,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When it may next be attempted.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Last HTTP status.
+    pub last_status_code: Option<u16>,
+    /// Last error.
+    pub last_error: Option<String>,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
 }
 
 /// Which tickets to list: one tenant, newest first, keyset-paginated.
@@ -284,4 +354,47 @@ pub trait TicketStore: Send + Sync + Debug + 'static {
     async fn tenant_by_api_key_hash(&self, hash: &str) -> Result<Option<TenantId>, StoreError>;
     /// The number of queue rows in each state (all tenants), for metrics.
     async fn queue_counts(&self) -> Result<Vec<(QueueState, u64)>, StoreError>;
+
+    /// Writes an onboarding request (see [`NewInvitation`]) and returns the pending user.
+    async fn create_invitation(&self, new: &NewInvitation) -> Result<User, StoreError>;
+    /// Loads an invitation by correlation id.
+    async fn invitation(&self, correlation_id: &str) -> Result<Invitation, StoreError>;
+    /// Completes an invitation (see [`CompleteInvitation`]) and returns the onboarded user.
+    async fn complete_invitation(&self, done: &CompleteInvitation) -> Result<User, StoreError>;
+    /// Claims due onboarding webhook rows (a queue of its own, with its own endpoint breaker,
+    /// so onboarding and ticket webhooks never delay each other).
+    async fn claim_onboarding(
+        &self,
+        options: &ClaimOptions,
+    ) -> Result<Vec<OnboardingClaim>, StoreError>;
+    /// Finishes a claimed onboarding row (fenced like [`TicketStore::complete`]); the breaker
+    /// update applies to the onboarding endpoint.
+    async fn complete_onboarding(
+        &self,
+        completion: &Completion,
+    ) -> Result<CompletionEffect, StoreError>;
+    /// Onboarding queue rows of a tenant, newest first.
+    async fn onboarding_entries(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+    ) -> Result<Vec<OnboardingEntry>, StoreError>;
+
+    /// Stores a notification.
+    async fn add_notification(&self, notification: &Notification) -> Result<(), StoreError>;
+    /// Lists notifications, newest first.
+    async fn notifications(
+        &self,
+        query: &NotificationQuery,
+    ) -> Result<Vec<Notification>, StoreError>;
+    /// Marks a notification read (keeping the first read time) and returns it.
+    async fn mark_notification_read(
+        &self,
+        id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Notification, StoreError>;
+
+    /// Tickets whose next SLA warning or breach is due at `now`, oldest due first: open or in
+    /// progress (never on hold, resolved or closed).
+    async fn sla_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Ticket>, StoreError>;
 }

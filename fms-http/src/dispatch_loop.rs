@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fms_core::EnqueueListener;
-use fms_core::delivery::{BatchReport, Dispatcher};
+use fms_core::delivery::{BatchReport, BatchRunner, Dispatcher};
+use fms_core::{EnqueueListener, Fms};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -25,6 +25,9 @@ pub struct LoopConfig {
     pub error_pause: Duration,
     /// Called after each batch.
     pub observer: Option<BatchObserver>,
+    /// Runs the SLA sweeper ([`Fms::sweep_sla`]) before every batch, for up to this many
+    /// tickets, so `sla_warning` / `sla_breached` activities go out like any other.
+    pub sla_sweeper: Option<(Fms, u32)>,
 }
 
 impl Default for LoopConfig {
@@ -33,6 +36,7 @@ impl Default for LoopConfig {
             poll_interval: Duration::from_secs(1),
             error_pause: Duration::from_secs(1),
             observer: None,
+            sla_sweeper: None,
         }
     }
 }
@@ -50,6 +54,12 @@ impl LoopConfig {
     /// Sets the poll interval.
     pub fn with_poll_interval(mut self, every: Duration) -> Self {
         self.poll_interval = every;
+        self
+    }
+
+    /// Runs the SLA sweeper of `fms` in the loop (up to 100 tickets per round).
+    pub fn with_sla_sweeper(mut self, fms: Fms) -> Self {
+        self.sla_sweeper = Some((fms, 100));
         self
     }
 
@@ -117,24 +127,31 @@ impl DispatchLoop {
     }
 }
 
-async fn run(
-    dispatcher: Dispatcher,
+async fn run<R: BatchRunner>(
+    runner: R,
     wakeup: Arc<Wakeup>,
     mut stopped: watch::Receiver<bool>,
     config: LoopConfig,
 ) {
-    let full = dispatcher.settings().batch as usize;
+    let full = runner.dispatcher().settings().batch as usize;
     loop {
         if *stopped.borrow() {
             return;
         }
-        let result = dispatcher.run_batch().await;
+        if let Some((fms, limit)) = &config.sla_sweeper {
+            // Errors surface again on the next round; the batch below still runs.
+            let _ = fms.sweep_sla(*limit).await;
+        }
+        let result = runner.run_batch().await;
         if let Some(observe) = &config.observer {
             observe(&result);
         }
         let wait = match &result {
             // A full batch: there is probably more, go again at once.
             Ok(report) if report.claimed >= full => continue,
+            // Finished rows unblock the next row of their tickets (only the head of a
+            // ticket's line is claimable), and no enqueue will wake us for those: go again.
+            Ok(report) if report.delivered + report.skipped > 0 => continue,
             Ok(_) => config.poll_interval,
             Err(_) => config.error_pause,
         };

@@ -81,8 +81,10 @@ CREATE TABLE tickets (
     executor_id           TEXT REFERENCES users(id),
     response_due_at       INTEGER,
     resolution_due_at     INTEGER,
-    -- The SLA clocks (fms_core::rules::SlaState as JSON).
+    -- The SLA clocks (fms_core::rules::SlaState as JSON) and their next warning or breach
+    -- moment (the sweeper's index).
     sla_state             TEXT,
+    sla_next_event_at     INTEGER,
     created_at            INTEGER NOT NULL,
     updated_at            INTEGER NOT NULL,
     version               INTEGER NOT NULL DEFAULT 0,
@@ -92,6 +94,8 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_tenant_created ON tickets (tenant_id, created_at DESC, id DESC);
 CREATE INDEX tickets_executor_status ON tickets (executor_id, status);
+CREATE INDEX tickets_sla_due ON tickets (sla_next_event_at)
+    WHERE sla_next_event_at IS NOT NULL AND status IN ('open', 'in-progress');
 
 CREATE TABLE ticket_activities (
     id          TEXT PRIMARY KEY,
@@ -142,6 +146,63 @@ CREATE TABLE idempotency_keys (
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, key)
 );
+
+-- Telegram onboarding invitations.
+CREATE TABLE invitations (
+    correlation_id  TEXT PRIMARY KEY,
+    tenant_id       TEXT NOT NULL REFERENCES tenants(id),
+    user_id         TEXT NOT NULL REFERENCES users(id),
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    chat_id         TEXT,
+    completed_at    INTEGER
+);
+
+-- The onboarding webhook queue: the same delivery machinery as ticket webhooks, separate rows
+-- and a separate endpoint breaker, so neither ever delays the other.
+CREATE TABLE onboarding_webhook_queue (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id         TEXT NOT NULL REFERENCES tenants(id),
+    correlation_id    TEXT NOT NULL REFERENCES invitations(correlation_id),
+    payload           TEXT NOT NULL,
+    state             TEXT NOT NULL DEFAULT 'pending'
+                      CHECK (state IN ('pending', 'leased', 'delivered', 'skipped', 'parked')),
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   INTEGER NOT NULL,
+    lease_token       INTEGER NOT NULL DEFAULT 0,
+    first_attempt_at  INTEGER,
+    last_status_code  INTEGER,
+    last_error        TEXT,
+    created_at        INTEGER NOT NULL,
+    finished_at       INTEGER
+);
+CREATE INDEX onboarding_webhook_queue_open ON onboarding_webhook_queue (next_attempt_at)
+    WHERE state IN ('pending', 'leased');
+
+-- Breakers of endpoints that belong to no tenant (the onboarding webhook).
+CREATE TABLE webhook_endpoints (
+    name                    TEXT PRIMARY KEY,
+    endpoint_failures       INTEGER NOT NULL DEFAULT 0,
+    endpoint_paused_until   INTEGER,
+    endpoint_probe_until    INTEGER,
+    endpoint_disabled_at    INTEGER
+);
+INSERT INTO webhook_endpoints (name) VALUES ('onboarding');
+
+CREATE TABLE notifications (
+    id              TEXT PRIMARY KEY,
+    tenant_id       TEXT NOT NULL REFERENCES tenants(id),
+    recipient_user  TEXT,
+    recipient_role  TEXT,
+    kind            TEXT NOT NULL,
+    message         TEXT NOT NULL,
+    ticket_id       TEXT,
+    user_id         TEXT,
+    created_at      INTEGER NOT NULL,
+    read_at         INTEGER,
+    CHECK ((recipient_user IS NULL) <> (recipient_role IS NULL))
+);
+CREATE INDEX notifications_tenant_created ON notifications (tenant_id, created_at DESC, id DESC);
 
 -- The outbox, as the spec has it: every activity, whoever writes it, queues one webhook row
 -- in the same transaction, with the next per-ticket sequence.

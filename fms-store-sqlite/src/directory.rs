@@ -68,7 +68,7 @@ fn json_list(v: &[String]) -> Result<String> {
     Ok(serde_json::to_string(v)?)
 }
 
-pub(crate) fn create_user(c: &mut Connection, u: &User) -> Result<()> {
+pub(crate) fn create_user(c: &Connection, u: &User) -> Result<()> {
     let result = c.execute(
         "INSERT INTO users (id, tenant_id, name, role, active, telegram_chat_id, email, phone, \
          designation, department, skills, buildings, onboarding, created_at) \

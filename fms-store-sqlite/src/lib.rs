@@ -29,6 +29,8 @@ mod directory;
 mod error;
 #[cfg(feature = "conformance")]
 mod faults;
+mod notifications;
+mod onboarding;
 mod queue;
 mod row;
 mod rules;
@@ -44,13 +46,16 @@ use chrono::{DateTime, Utc};
 use fms_core::activity::Activity;
 use fms_core::delivery::BreakerState;
 use fms_core::ids::{QueueEntryId, TenantId, TicketId, UserId};
+use fms_core::notification::{Notification, NotificationQuery};
+use fms_core::onboarding::Invitation;
 use fms_core::payload::PayloadParts;
 use fms_core::queue::{
     Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueQuery, QueueState,
 };
 use fms_core::rules::{BusinessCalendar, RuleSet};
 use fms_core::store::{
-    CreateTicket, CreatedTicket, IntakeContext, StoreError, TicketChange, TicketQuery, TicketStore,
+    CompleteInvitation, CreateTicket, CreatedTicket, IntakeContext, NewInvitation, OnboardingClaim,
+    OnboardingEntry, StoreError, TicketChange, TicketQuery, TicketStore,
 };
 use fms_core::tenant::{Tenant, TenantPatch};
 use fms_core::ticket::Ticket;
@@ -298,5 +303,73 @@ impl TicketStore for SqliteStore {
 
     async fn queue_counts(&self) -> Result<Vec<(QueueState, u64)>, StoreError> {
         self.call(queue::counts).await
+    }
+
+    async fn create_invitation(&self, new: &NewInvitation) -> Result<User, StoreError> {
+        let new = new.clone();
+        self.call(move |c| onboarding::create(c, &new)).await
+    }
+
+    async fn invitation(&self, correlation_id: &str) -> Result<Invitation, StoreError> {
+        let id = correlation_id.to_owned();
+        self.call(move |c| onboarding::invitation(c, &id)).await
+    }
+
+    async fn complete_invitation(&self, done: &CompleteInvitation) -> Result<User, StoreError> {
+        let done = done.clone();
+        self.call(move |c| onboarding::complete(c, &done)).await
+    }
+
+    async fn claim_onboarding(
+        &self,
+        options: &ClaimOptions,
+    ) -> Result<Vec<OnboardingClaim>, StoreError> {
+        let options = *options;
+        self.call(move |c| onboarding::claim(c, &options)).await
+    }
+
+    async fn complete_onboarding(
+        &self,
+        completion: &Completion,
+    ) -> Result<CompletionEffect, StoreError> {
+        let completion = completion.clone();
+        self.call(move |c| onboarding::complete_delivery(c, &completion))
+            .await
+    }
+
+    async fn onboarding_entries(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+    ) -> Result<Vec<OnboardingEntry>, StoreError> {
+        self.call(move |c| onboarding::entries(c, tenant, limit))
+            .await
+    }
+
+    async fn add_notification(&self, notification: &Notification) -> Result<(), StoreError> {
+        let n = notification.clone();
+        self.call(move |c| notifications::insert(c, &n)).await
+    }
+
+    async fn notifications(
+        &self,
+        query: &NotificationQuery,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let q = query.clone();
+        self.call(move |c| notifications::list(c, &q)).await
+    }
+
+    async fn mark_notification_read(
+        &self,
+        id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Notification, StoreError> {
+        self.call(move |c| notifications::mark_read(c, id, now))
+            .await
+    }
+
+    async fn sla_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Ticket>, StoreError> {
+        self.call(move |c| tickets::sla_due(c, row::ms(now), limit))
+            .await
     }
 }

@@ -46,9 +46,10 @@ pub(crate) fn create_ticket(c: &mut Connection, new: &CreateTicket) -> Result<Cr
         "INSERT INTO tickets (id, tenant_id, seq, number, title, description, location, \
          category, ticket_type, building, floor, room, reporter_name, reporter_designation, \
          reporter_department, submitted_priority, status, priority, complainant_id, \
-         response_due_at, resolution_due_at, sla_state, created_at, updated_at) \
+         response_due_at, resolution_due_at, sla_state, sla_next_event_at, created_at, \
+         updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19, ?20, ?21, ?22, ?23, ?23)",
+         ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?24)",
     )?
     .execute(params![
         new.id.to_string(),
@@ -76,6 +77,10 @@ pub(crate) fn create_ticket(c: &mut Connection, new: &CreateTicket) -> Result<Cr
             .as_ref()
             .map(serde_json::to_string)
             .transpose()?,
+        new.sla_state
+            .as_ref()
+            .and_then(|s| s.next_event_at())
+            .map(ms),
         ms(new.created_at),
     ])?;
     if let Some(cursor) = &new.cursor {
@@ -83,6 +88,9 @@ pub(crate) fn create_ticket(c: &mut Connection, new: &CreateTicket) -> Result<Cr
     }
     for step in &new.steps {
         apply_step(&tx, new.id, step)?;
+    }
+    for n in &new.notifications {
+        crate::notifications::insert(&tx, n)?;
     }
     if let Some(key) = &new.idempotency_key {
         tx.prepare_cached(
@@ -117,6 +125,9 @@ pub(crate) fn change_ticket(c: &mut Connection, change: &TicketChange) -> Result
     for step in &change.steps {
         apply_step(&tx, change.ticket_id, step)?;
     }
+    for n in &change.notifications {
+        crate::notifications::insert(&tx, n)?;
+    }
     let ticket = ticket(&tx, change.ticket_id)?;
     tx.commit()?;
     Ok(ticket)
@@ -135,6 +146,7 @@ fn apply_step(tx: &Transaction<'_>, ticket_id: TicketId, step: &Step) -> Result<
                response_due_at = CASE WHEN ?6 THEN ?7 ELSE response_due_at END, \
                resolution_due_at = CASE WHEN ?6 THEN ?8 ELSE resolution_due_at END, \
                sla_state = CASE WHEN ?9 THEN ?10 ELSE sla_state END, \
+               sla_next_event_at = CASE WHEN ?9 THEN ?11 ELSE sla_next_event_at END, \
                version = version + 1 \
              WHERE id = ?1",
         )?
@@ -152,6 +164,7 @@ fn apply_step(tx: &Transaction<'_>, ticket_id: TicketId, step: &Step) -> Result<
                 .as_ref()
                 .map(serde_json::to_string)
                 .transpose()?,
+            u.sla_state.as_ref().and_then(|s| s.next_event_at()).map(ms),
         ])?;
     }
     let a = &step.activity;
@@ -277,4 +290,14 @@ pub(crate) fn parts_of(c: &Connection, entry: &QueueEntry) -> Result<PayloadPart
         ticket,
         sequence: entry.sequence,
     })
+}
+
+pub(crate) fn sla_due(c: &Connection, now: i64, limit: u32) -> Result<Vec<Ticket>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets \
+         WHERE sla_next_event_at IS NOT NULL AND status IN ('open', 'in-progress') \
+         AND sla_next_event_at <= ?1 ORDER BY sla_next_event_at LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![now, i64::from(limit)], row::ticket)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -16,6 +16,7 @@
 
 mod fixtures;
 mod intake;
+mod onboarding;
 mod outbox;
 mod queue;
 mod rules;
@@ -28,6 +29,7 @@ use crate::store::{StoreError, TicketStore};
 
 pub use fixtures::{Fixture, spec_body};
 pub use intake::*;
+pub use onboarding::*;
 pub use outbox::*;
 pub use queue::*;
 pub use rules::*;
@@ -87,6 +89,7 @@ macro_rules! conformance_tests {
         );
         $crate::__conformance_queue_cases!($subject);
         $crate::__conformance_rules_cases!($subject);
+        $crate::__conformance_onboarding_cases!($subject);
     };
 }
 

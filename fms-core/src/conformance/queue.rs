@@ -244,7 +244,11 @@ pub async fn expired_lease_is_reclaimed_and_the_old_token_is_fenced(s: &Subject)
     assert_eq!(ids(&first), vec![rows[0]]);
     let t1 = t0 + Duration::seconds(LEASE_SECS);
     let second = claim(s, t1, 10).await;
-    assert_eq!(ids(&second), vec![rows[0]], "the expired lease is claimable");
+    assert_eq!(
+        ids(&second),
+        vec![rows[0]],
+        "the expired lease is claimable"
+    );
     assert_ne!(first[0].token, second[0].token, "a fresh fencing token");
     assert_eq!(second[0].first_attempt_at, t0, "the first attempt is kept");
 
@@ -344,7 +348,11 @@ pub async fn a_parked_row_blocks_its_ticket_until_replayed_or_skipped(s: &Subjec
     let t1 = t0 + Duration::hours(1);
     for next in &b[1..] {
         let claims = claim(s, t1, 10).await;
-        assert_eq!(ids(&claims), vec![*next], "a[1] waits behind the parked a[0]");
+        assert_eq!(
+            ids(&claims),
+            vec![*next],
+            "a[1] waits behind the parked a[0]"
+        );
         assert_conflict(s.store.skip(*next, t1).await, "skipping a leased row");
         s.store
             .complete(&finish(&claims[0], t1, Resolution::Delivered))
@@ -542,7 +550,10 @@ pub async fn the_breaker_pauses_then_admits_one_probe(s: &Subject) {
     assert_eq!(state, Default::default(), "healthy after a 2xx");
     let rest = claim(s, t2, 10).await;
     assert_eq!(sorted(ids(&rest)), sorted(heads(&f, &tickets).await));
-    assert!(rest.len() >= 2, "the two untouched tickets at least: {rest:?}");
+    assert!(
+        rest.len() >= 2,
+        "the two untouched tickets at least: {rest:?}"
+    );
 }
 
 /// 410 Gone disables the endpoint (reported once) and keeps the rows pending; nothing of the

@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use crate::clock::{Clock, SystemClock};
 use crate::ids::TenantId;
+use crate::notification::{Notification, NotificationKind};
 use crate::payload::WebhookPayload;
-use crate::queue::{BreakerUpdate, Claim, ClaimOptions, Completion, Resolution};
+use crate::queue::{BreakerUpdate, Claim, ClaimOptions, Completion, CompletionEffect, Resolution};
 use crate::sender::{WebhookRequest, WebhookSender};
 use crate::store::{StoreError, TicketStore};
 
@@ -187,15 +188,47 @@ impl Dispatcher {
             secret: Some(tenant.webhook_secret.clone()).filter(|s| !s.trim().is_empty()),
             timeout: self.settings.timeout,
         };
-        let result = self.sender.send(&request).await;
+        let fate = self
+            .attempt(
+                &request,
+                claim.entry.attempts,
+                claim.first_attempt_at,
+                &mut completion,
+            )
+            .await;
+        let effect = self.store.complete(&completion).await?;
+        self.notify_trouble(tenant.id, &fate, &effect, &claim.parts.ticket.number)
+            .await;
+        Ok(match fate {
+            Disposition::Delivered => Delivered::Sent {
+                latency_ms: (completion.now - claim.parts.activity.created_at).num_milliseconds(),
+            },
+            Disposition::Park => Delivered::Parked,
+            _ => Delivered::Retried {
+                disabled: effect.endpoint_disabled.then_some(tenant.id),
+            },
+        })
+    }
+}
+
+impl Dispatcher {
+    /// Sends `request`, classifies the result and fills in `completion` (attempted, status,
+    /// error, the row's fate and the breaker update). Returns the fate.
+    pub(super) async fn attempt(
+        &self,
+        request: &WebhookRequest,
+        attempts_before: u32,
+        first_attempt_at: chrono::DateTime<chrono::Utc>,
+        completion: &mut Completion,
+    ) -> Disposition {
+        let result = self.sender.send(request).await;
         let now = self.clock.now();
         let outcome = Outcome::classify(&result, now);
         let jitter = (self.jitter)();
-        let attempts = claim.entry.attempts.saturating_add(1);
         let fate = disposition(
             &outcome,
-            attempts,
-            claim.first_attempt_at,
+            attempts_before.saturating_add(1),
+            first_attempt_at,
             now,
             &self.settings,
             jitter,
@@ -215,16 +248,47 @@ impl Dispatcher {
             settings: self.settings.clone(),
             jitter,
         });
-        let effect = self.store.complete(&completion).await?;
-        Ok(match fate {
-            Disposition::Delivered => Delivered::Sent {
-                latency_ms: (now - claim.parts.activity.created_at).num_milliseconds(),
-            },
-            Disposition::Park => Delivered::Parked,
-            _ => Delivered::Retried {
-                disabled: effect.endpoint_disabled.then_some(tenant.id),
-            },
-        })
+        fate
+    }
+
+    /// Tells the tenant's dashboard when a row was parked or the endpoint was disabled. Best
+    /// effort: the row's own state already records it.
+    pub(super) async fn notify_trouble(
+        &self,
+        tenant: TenantId,
+        fate: &Disposition,
+        effect: &CompletionEffect,
+        what: &str,
+    ) {
+        let now = self.clock.now();
+        let mut notes = Vec::new();
+        if effect.endpoint_disabled {
+            notes.push(Notification::for_admins(
+                tenant,
+                NotificationKind::EndpointDisabled,
+                "the webhook endpoint answered 410 Gone and was disabled; rows stay queued",
+                now,
+            ));
+        }
+        if *fate == Disposition::Park {
+            notes.push(Notification::for_admins(
+                tenant,
+                NotificationKind::WebhookParked,
+                format!("a webhook for {what} was parked after retrying too long"),
+                now,
+            ));
+        }
+        for note in notes {
+            let _ = self.store.add_notification(&note).await;
+        }
+    }
+
+    pub(super) fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    pub(super) fn store(&self) -> &Arc<dyn TicketStore> {
+        &self.store
     }
 }
 

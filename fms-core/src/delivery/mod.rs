@@ -32,12 +32,14 @@ mod backoff;
 mod breaker;
 mod dispatcher;
 mod join;
+mod onboarding;
 mod outcome;
 mod settings;
 
 pub use backoff::{RetryHint, add_delay, backoff_delay, parse_retry_after};
 pub use breaker::{Admission, BreakerState};
 pub use dispatcher::{BatchReport, Dispatcher, Jitter, random_jitter, webhook_id};
+pub use onboarding::OnboardingDispatcher;
 pub use outcome::{Disposition, MAX_ERROR_LEN, Outcome, disposition};
 pub use settings::{
     BreakerSettings, DEFAULT_BATCH, DEFAULT_BREAKER_THRESHOLD, DEFAULT_LEASE, DEFAULT_MAX_BACKOFF,
@@ -45,3 +47,34 @@ pub use settings::{
     DeliverySettings, ENV_BATCH, ENV_LEASE_MS, ENV_MAX_BACKOFF_MS, ENV_MIN_BACKOFF_MS,
     ENV_PARK_AFTER_MS, ENV_TIMEOUT_MS, SettingsError,
 };
+
+/// One batch of a queue: what a dispatcher loop runs over and over.
+#[async_trait::async_trait]
+pub trait BatchRunner: Send + Sync + std::fmt::Debug + 'static {
+    /// Claims and delivers one batch.
+    async fn run_batch(&self) -> Result<BatchReport, crate::store::StoreError>;
+    /// The dispatcher (settings, stop flag).
+    fn dispatcher(&self) -> &Dispatcher;
+}
+
+#[async_trait::async_trait]
+impl BatchRunner for Dispatcher {
+    async fn run_batch(&self) -> Result<BatchReport, crate::store::StoreError> {
+        Dispatcher::run_batch(self).await
+    }
+
+    fn dispatcher(&self) -> &Dispatcher {
+        self
+    }
+}
+
+#[async_trait::async_trait]
+impl BatchRunner for OnboardingDispatcher {
+    async fn run_batch(&self) -> Result<BatchReport, crate::store::StoreError> {
+        OnboardingDispatcher::run_batch(self).await
+    }
+
+    fn dispatcher(&self) -> &Dispatcher {
+        OnboardingDispatcher::dispatcher(self)
+    }
+}

@@ -8,6 +8,7 @@ use crate::decision::Decision;
 use crate::error::{Error, Result};
 use crate::ids::TicketId;
 use crate::intake::{NewTicket, validate_idempotency_key};
+use crate::notification::{Notification, NotificationKind};
 use crate::rules::{BusinessCalendar, DecisionInput, RuleSet, decide};
 use crate::store::{CreateTicket, IntakeContext, Step, StoreError, TicketUpdate};
 use crate::ticket::{Status, Ticket};
@@ -174,8 +175,24 @@ fn creation(
             activity: assigned,
         });
     }
+    let id = TicketId::new();
+    let notifications = match (&decision.executor, &decision.unassigned_reason) {
+        (None, Some(reason)) => vec![
+            Notification::for_admins(
+                draft.tenant_id,
+                NotificationKind::TicketUnassigned,
+                format!(
+                    "a new {} ticket could not be assigned: {reason}",
+                    draft.report.category
+                ),
+                now,
+            )
+            .about_ticket(id),
+        ],
+        _ => Vec::new(),
+    };
     CreateTicket {
-        id: TicketId::new(),
+        id,
         tenant_id: draft.tenant_id,
         complainant_id: complainant.id,
         report: draft.report.clone(),
@@ -186,5 +203,6 @@ fn creation(
         created_at: now,
         steps,
         idempotency_key: key,
+        notifications,
     }
 }

@@ -3,17 +3,21 @@
 
 mod directory;
 mod intake;
+mod onboarding;
 mod queue;
 mod rules;
+mod sla;
 mod tickets;
 
 use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
+use crate::onboarding::OnboardingSettings;
 use crate::store::TicketStore;
 
 pub use directory::URL_MAX;
 pub use intake::Ingested;
+pub use onboarding::{OnboardingRequest, OnboardingStarted};
 pub use rules::{DEFAULT_POOL, default_rules};
 pub use tickets::{AddActivity, METADATA_MAX_BYTES};
 
@@ -40,6 +44,7 @@ pub struct Fms {
     store: Arc<dyn TicketStore>,
     clock: Arc<dyn Clock>,
     listener: Option<Arc<dyn EnqueueListener>>,
+    onboarding: OnboardingSettings,
 }
 
 /// Told whenever this service has committed queue rows (new activities, replays), so a
@@ -56,12 +61,19 @@ impl Fms {
             store,
             clock: Arc::new(SystemClock),
             listener: None,
+            onboarding: OnboardingSettings::default(),
         }
     }
 
     /// Replaces the clock (tests, simulations).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Replaces the onboarding settings (correlation id lifetime, bot username).
+    pub fn with_onboarding(mut self, settings: OnboardingSettings) -> Self {
+        self.onboarding = settings;
         self
     }
 

@@ -63,6 +63,7 @@ impl Fms {
                 ticket_id,
                 expected_version: None,
                 steps: vec![Step::activity(activity)],
+                notifications: Vec::new(),
             })
             .await?;
         self.enqueued();
@@ -261,6 +262,7 @@ impl Fms {
                 ticket_id,
                 expected_version: Some(ticket.version),
                 steps,
+                notifications: Vec::new(),
             };
             match self.store.change_ticket(&change).await {
                 Err(StoreError::Conflict { .. }) if attempt < MAX_CONFLICT_RETRIES => attempt += 1,

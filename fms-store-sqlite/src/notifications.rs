@@ -1,0 +1,122 @@
+//! Dashboard notifications.
+
+use chrono::{DateTime, Utc};
+use fms_core::notification::{Notification, NotificationQuery, Recipient};
+use fms_core::user::Role;
+use rusqlite::types::Type;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::row::ms;
+
+const COLUMNS: &str = "id, tenant_id, recipient_user, recipient_role, kind, message, ticket_id, \
+     user_id, created_at, read_at";
+
+pub(crate) fn insert(c: &Connection, n: &Notification) -> Result<()> {
+    let (user, role) = match n.recipient {
+        Recipient::User(u) => (Some(u.to_string()), None),
+        Recipient::Role(r) => (None, Some(r.as_str())),
+    };
+    c.prepare_cached(&format!(
+        "INSERT INTO notifications ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))?
+    .execute(params![
+        n.id.to_string(),
+        n.tenant_id.to_string(),
+        user,
+        role,
+        n.kind.as_str(),
+        n.message,
+        n.ticket_id.map(|t| t.to_string()),
+        n.user_id.map(|u| u.to_string()),
+        ms(n.created_at),
+        n.read_at.map(ms),
+    ])?;
+    Ok(())
+}
+
+fn bad(idx: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, what.to_owned().into())
+}
+
+fn parse<T: std::str::FromStr>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
+    let s: String = row.get(idx)?;
+    s.parse().map_err(|_| bad(idx, "unparsable value"))
+}
+
+fn parse_opt<T: std::str::FromStr>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>> {
+    let s: Option<String> = row.get(idx)?;
+    s.map(|s| s.parse().map_err(|_| bad(idx, "unparsable value")))
+        .transpose()
+}
+
+fn time(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let v: Option<i64> = row.get(idx)?;
+    Ok(v.and_then(DateTime::from_timestamp_millis))
+}
+
+fn read(row: &Row<'_>) -> rusqlite::Result<Notification> {
+    let recipient = match (parse_opt(row, 2)?, parse_opt::<Role>(row, 3)?) {
+        (Some(u), None) => Recipient::User(u),
+        (None, Some(r)) => Recipient::Role(r),
+        _ => return Err(bad(2, "recipient")),
+    };
+    Ok(Notification {
+        id: parse(row, 0)?,
+        tenant_id: parse(row, 1)?,
+        recipient,
+        kind: parse(row, 4)?,
+        message: row.get(5)?,
+        ticket_id: parse_opt(row, 6)?,
+        user_id: parse_opt(row, 7)?,
+        created_at: time(row, 8)?.ok_or_else(|| bad(8, "created_at"))?,
+        read_at: time(row, 9)?,
+    })
+}
+
+pub(crate) fn list(c: &Connection, q: &NotificationQuery) -> Result<Vec<Notification>> {
+    let (user, role) = match q.recipient {
+        Some((u, r)) => (Some(u.to_string()), Some(r.as_str())),
+        None => (None, None),
+    };
+    let (before_at, before_id) = match q.before {
+        Some((at, id)) => (Some(ms(at)), Some(id.to_string())),
+        None => (None, None),
+    };
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notifications WHERE tenant_id = ?1 \
+         AND (?2 IS NULL OR recipient_user = ?2 OR recipient_role = ?3) \
+         AND (NOT ?4 OR read_at IS NULL) \
+         AND (?5 IS NULL OR created_at < ?5 OR (created_at = ?5 AND id < ?6)) \
+         ORDER BY created_at DESC, id DESC LIMIT ?7"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            q.tenant_id.to_string(),
+            user,
+            role,
+            q.unread_only,
+            before_at,
+            before_id,
+            i64::from(q.limit)
+        ],
+        read,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn mark_read(c: &mut Connection, id: Uuid, now: DateTime<Utc>) -> Result<Notification> {
+    let tx = c.transaction()?;
+    tx.prepare_cached("UPDATE notifications SET read_at = COALESCE(read_at, ?2) WHERE id = ?1")?
+        .execute(params![id.to_string(), ms(now)])?;
+    let n = tx
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM notifications WHERE id = ?1"
+        ))?
+        .query_row([id.to_string()], read)
+        .optional()?
+        .ok_or(Error::NotFound("notification"))?;
+    tx.commit()?;
+    Ok(n)
+}

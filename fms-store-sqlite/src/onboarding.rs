@@ -1,0 +1,291 @@
+//! Onboarding invitations and their webhook queue.
+
+use chrono::{DateTime, Utc};
+use fms_core::delivery::BreakerState;
+use fms_core::ids::{QueueEntryId, TenantId};
+use fms_core::onboarding::Invitation;
+use fms_core::queue::{ClaimOptions, Completion, CompletionEffect, Resolution};
+use fms_core::store::{CompleteInvitation, NewInvitation, OnboardingClaim, OnboardingEntry};
+use fms_core::user::User;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+use crate::directory;
+use crate::error::{Error, Result};
+use crate::row::{self, USER_COLUMNS, ms};
+
+const ENDPOINT: &str = "onboarding";
+const ENTRY_COLUMNS: &str = "id, tenant_id, correlation_id, state, attempts, next_attempt_at, \
+     last_status_code, last_error, created_at";
+
+pub(crate) fn create(c: &mut Connection, new: &NewInvitation) -> Result<User> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let inv = &new.invitation;
+    let existing = tx
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND email = ?2 \
+             ORDER BY created_at, id LIMIT 1"
+        ))?
+        .query_row(
+            params![inv.tenant_id.to_string(), new.user.email],
+            row::user,
+        )
+        .optional()?;
+    let user = match existing {
+        Some(mut u) => {
+            u.role = new.user.role;
+            if new.payload.get("name").is_some_and(|n| n.is_string()) {
+                u.name = new.user.name.clone();
+            }
+            u.onboarding = fms_core::user::OnboardingStatus::Pending;
+            tx.prepare_cached(
+                "UPDATE users SET role = ?2, name = ?3, onboarding = 'pending' WHERE id = ?1",
+            )?
+            .execute(params![u.id.to_string(), u.role.as_str(), u.name])?;
+            u
+        }
+        None => {
+            directory::create_user(&tx, &new.user)?;
+            new.user.clone()
+        }
+    };
+    tx.prepare_cached(
+        "INSERT INTO invitations (correlation_id, tenant_id, user_id, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        inv.correlation_id,
+        inv.tenant_id.to_string(),
+        user.id.to_string(),
+        ms(inv.created_at),
+        ms(inv.expires_at)
+    ])?;
+    let mut payload = new.payload.clone();
+    payload["user_id"] = serde_json::Value::String(user.id.to_string());
+    tx.prepare_cached(
+        "INSERT INTO onboarding_webhook_queue (tenant_id, correlation_id, payload, \
+         next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+    )?
+    .execute(params![
+        inv.tenant_id.to_string(),
+        inv.correlation_id,
+        serde_json::to_string(&payload)?,
+        ms(inv.created_at)
+    ])?;
+    tx.commit()?;
+    Ok(user)
+}
+
+fn invitation_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
+    let parse_err =
+        |i| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, "id".into());
+    let t = |v: Option<i64>| v.and_then(DateTime::from_timestamp_millis);
+    Ok(Invitation {
+        correlation_id: r.get(0)?,
+        tenant_id: r.get::<_, String>(1)?.parse().map_err(|_| parse_err(1))?,
+        user_id: r.get::<_, String>(2)?.parse().map_err(|_| parse_err(2))?,
+        created_at: t(r.get(3)?).ok_or_else(|| parse_err(3))?,
+        expires_at: t(r.get(4)?).ok_or_else(|| parse_err(4))?,
+        chat_id: r.get(5)?,
+        completed_at: t(r.get(6)?),
+    })
+}
+
+pub(crate) fn invitation(c: &Connection, correlation_id: &str) -> Result<Invitation> {
+    c.prepare_cached(
+        "SELECT correlation_id, tenant_id, user_id, created_at, expires_at, chat_id, \
+         completed_at FROM invitations WHERE correlation_id = ?1",
+    )?
+    .query_row([correlation_id], invitation_row)
+    .optional()?
+    .ok_or(Error::NotFound("invitation"))
+}
+
+pub(crate) fn complete(c: &mut Connection, done: &CompleteInvitation) -> Result<User> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let inv = invitation(&tx, &done.correlation_id)?;
+    let n = tx
+        .prepare_cached(
+            "UPDATE invitations SET chat_id = ?2, completed_at = ?3 \
+             WHERE correlation_id = ?1 AND completed_at IS NULL",
+        )?
+        .execute(params![done.correlation_id, done.chat_id, ms(done.now)])?;
+    if n == 0 {
+        return Err(Error::Conflict(
+            "the invitation was completed meanwhile".into(),
+        ));
+    }
+    let bound = tx
+        .prepare_cached(
+            "UPDATE users SET telegram_chat_id = ?2, onboarding = 'onboarded' WHERE id = ?1",
+        )?
+        .execute(params![inv.user_id.to_string(), done.chat_id]);
+    if let Err(rusqlite::Error::SqliteFailure(f, _)) = &bound {
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE {
+            return Err(Error::Conflict(
+                "this chat id is already bound to another user of the tenant".into(),
+            ));
+        }
+    }
+    bound?;
+    crate::notifications::insert(&tx, &done.notification)?;
+    let user = directory::user(&tx, inv.user_id)?;
+    tx.commit()?;
+    Ok(user)
+}
+
+fn entry_row(r: &Row<'_>) -> rusqlite::Result<OnboardingEntry> {
+    let bad = |i| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, "value".into())
+    };
+    let t = |i: usize| -> rusqlite::Result<DateTime<Utc>> {
+        DateTime::from_timestamp_millis(r.get(i)?).ok_or_else(|| bad(i))
+    };
+    let code: Option<i64> = r.get(6)?;
+    Ok(OnboardingEntry {
+        id: QueueEntryId(r.get(0)?),
+        tenant_id: r.get::<_, String>(1)?.parse().map_err(|_| bad(1))?,
+        correlation_id: r.get(2)?,
+        state: r.get::<_, String>(3)?.parse().map_err(|_| bad(3))?,
+        attempts: r.get(4)?,
+        next_attempt_at: t(5)?,
+        last_status_code: code.and_then(|c| u16::try_from(c).ok()),
+        last_error: r.get(7)?,
+        created_at: t(8)?,
+    })
+}
+
+pub(crate) fn entries(
+    c: &Connection,
+    tenant: TenantId,
+    limit: u32,
+) -> Result<Vec<OnboardingEntry>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM onboarding_webhook_queue WHERE tenant_id = ?1 \
+         ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![tenant.to_string(), i64::from(limit)], entry_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn claim(c: &mut Connection, o: &ClaimOptions) -> Result<Vec<OnboardingClaim>> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = ms(o.now);
+    let lease_end = ms(o.now + o.lease);
+    let breaker = breaker(&tx)?;
+    let limit = match breaker.admission(o.now) {
+        fms_core::delivery::Admission::Send => o.limit,
+        fms_core::delivery::Admission::Probe => 1.min(o.limit),
+        _ => 0,
+    };
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    if limit == 1 && breaker.paused_until.is_some() {
+        tx.prepare_cached(
+            "UPDATE webhook_endpoints SET endpoint_probe_until = ?2 WHERE name = ?1",
+        )?
+        .execute(params![ENDPOINT, lease_end])?;
+    }
+    let ids: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM onboarding_webhook_queue WHERE state IN ('pending', 'leased') \
+             AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+        )?
+        .query_map(params![now, i64::from(limit)], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut claims = Vec::with_capacity(ids.len());
+    for id in ids {
+        let (token, first, payload): (i64, i64, String) = tx
+            .prepare_cached(
+                "UPDATE onboarding_webhook_queue SET state = 'leased', \
+                 lease_token = lease_token + 1, next_attempt_at = ?2, \
+                 first_attempt_at = COALESCE(first_attempt_at, ?3) \
+                 WHERE id = ?1 RETURNING lease_token, first_attempt_at, payload",
+            )?
+            .query_row(params![id, lease_end, now], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        let entry = tx
+            .prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM onboarding_webhook_queue WHERE id = ?1"
+            ))?
+            .query_row([id], entry_row)?;
+        claims.push(OnboardingClaim {
+            entry,
+            token,
+            first_attempt_at: DateTime::from_timestamp_millis(first).unwrap_or(o.now),
+            payload: serde_json::from_str(&payload)?,
+        });
+    }
+    tx.commit()?;
+    Ok(claims)
+}
+
+pub(crate) fn complete_delivery(c: &mut Connection, done: &Completion) -> Result<CompletionEffect> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = ms(done.now);
+    let (state, next, finished) = match done.resolution {
+        Resolution::Delivered => ("delivered", None, Some(now)),
+        Resolution::Skipped => ("skipped", None, Some(now)),
+        Resolution::Retry { at } => ("pending", Some(ms(at)), None),
+        Resolution::Park => ("parked", None, None),
+        Resolution::Release => ("pending", Some(now), None),
+    };
+    let n = tx
+        .prepare_cached(
+            "UPDATE onboarding_webhook_queue SET state = ?3, attempts = attempts + ?4, \
+             next_attempt_at = COALESCE(?5, next_attempt_at), \
+             last_status_code = CASE WHEN ?4 THEN ?6 ELSE last_status_code END, \
+             last_error = CASE WHEN ?4 OR ?7 IS NOT NULL THEN ?7 ELSE last_error END, \
+             finished_at = ?8 \
+             WHERE id = ?1 AND lease_token = ?2 AND state = 'leased'",
+        )?
+        .execute(params![
+            done.entry.0,
+            done.token,
+            state,
+            done.attempted,
+            next,
+            done.status_code,
+            done.error,
+            finished
+        ])?;
+    if n == 0 {
+        return Err(Error::Conflict(
+            "the lease was lost: another dispatcher holds or finished this row".into(),
+        ));
+    }
+    let mut effect = CompletionEffect::default();
+    if let Some(update) = &done.breaker {
+        let mut state = breaker(&tx)?;
+        effect.endpoint_disabled = update.apply(&mut state, done.now);
+        save_breaker(&tx, &state)?;
+    }
+    tx.commit()?;
+    Ok(effect)
+}
+
+fn breaker(c: &Connection) -> Result<BreakerState> {
+    Ok(c.prepare_cached(
+        "SELECT endpoint_failures, endpoint_paused_until, endpoint_probe_until, \
+         endpoint_disabled_at FROM webhook_endpoints WHERE name = ?1",
+    )?
+    .query_row([ENDPOINT], row::breaker)
+    .optional()?
+    .unwrap_or_default())
+}
+
+fn save_breaker(tx: &Transaction<'_>, s: &BreakerState) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE webhook_endpoints SET endpoint_failures = ?2, endpoint_paused_until = ?3, \
+         endpoint_probe_until = ?4, endpoint_disabled_at = ?5 WHERE name = ?1",
+    )?
+    .execute(params![
+        ENDPOINT,
+        s.consecutive_failures,
+        s.paused_until.map(ms),
+        s.probe_until.map(ms),
+        s.disabled_at.map(ms)
+    ])?;
+    Ok(())
+}
