@@ -91,16 +91,13 @@ pub struct DispatchLoop {
 }
 
 impl DispatchLoop {
-    /// Spawns the loop. It runs a first batch at once.
-    pub fn spawn(dispatcher: Dispatcher, config: LoopConfig) -> Self {
+    /// Spawns the loop over ticket webhooks (a [`Dispatcher`]) or any other
+    /// [`BatchRunner`], such as the onboarding dispatcher. It runs a first batch at once.
+    pub fn spawn<R: BatchRunner>(runner: R, config: LoopConfig) -> Self {
+        let dispatcher = runner.dispatcher().clone();
         let wakeup = Arc::new(Wakeup::default());
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(
-            dispatcher.clone(),
-            Arc::clone(&wakeup),
-            stopped,
-            config,
-        ));
+        let task = tokio::spawn(run(runner, Arc::clone(&wakeup), stopped, config));
         Self {
             dispatcher,
             wakeup,
