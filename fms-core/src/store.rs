@@ -387,9 +387,11 @@ pub trait TicketStore: Send + Sync + Debug + 'static {
         &self,
         query: &NotificationQuery,
     ) -> Result<Vec<Notification>, StoreError>;
-    /// Marks a notification read (keeping the first read time) and returns it.
+    /// Marks a notification read (keeping the first read time) and returns it. With
+    /// `tenant`, a notification of another tenant is `NotFound` and stays unread.
     async fn mark_notification_read(
         &self,
+        tenant: Option<TenantId>,
         id: uuid::Uuid,
         now: DateTime<Utc>,
     ) -> Result<Notification, StoreError>;

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fms_core::delivery::{BatchReport, BatchRunner, Dispatcher};
+use fms_core::store::StoreError;
 use fms_core::{EnqueueListener, Fms};
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 /// Called after every batch (metrics, logs, notifications).
 pub type BatchObserver =
@@ -130,32 +131,71 @@ async fn run<R: BatchRunner>(
     mut stopped: watch::Receiver<bool>,
     config: LoopConfig,
 ) {
-    let full = runner.dispatcher().settings().batch as usize;
+    // At most one batch's worth of rows in flight; each row is its own task, and the loop
+    // claims again as soon as any finishes, so one slow receiver (up to the request timeout)
+    // holds back only its own ticket.
+    let max_in_flight = runner.dispatcher().settings().batch.max(1) as usize;
+    let mut in_flight: JoinSet<Result<BatchReport, StoreError>> = JoinSet::new();
     loop {
         if *stopped.borrow() {
-            return;
+            break;
         }
         if let Some((fms, limit)) = &config.sla_sweeper {
-            // Errors surface again on the next round; the batch below still runs.
+            // Errors surface again on the next round; delivery still runs.
             let _ = fms.sweep_sla(*limit).await;
         }
-        let result = runner.run_batch().await;
-        if let Some(observe) = &config.observer {
-            observe(&result);
+        let room = max_in_flight.saturating_sub(in_flight.len());
+        match runner.claim_jobs(room as u32).await {
+            Ok(jobs) => {
+                let claimed = jobs.len();
+                for job in jobs {
+                    in_flight.spawn(job);
+                }
+                if claimed > 0 {
+                    let report = BatchReport {
+                        claimed,
+                        ..BatchReport::default()
+                    };
+                    observe(&config, &Ok(report));
+                }
+            }
+            Err(e) => {
+                observe(&config, &Err(e));
+                tokio::select! {
+                    _ = tokio::time::sleep(config.error_pause) => {}
+                    _ = stopped.changed() => break,
+                }
+                continue;
+            }
         }
-        let wait = match &result {
-            // A full batch: there is probably more, go again at once.
-            Ok(report) if report.claimed >= full => continue,
-            // Finished rows unblock the next row of their tickets (only the head of a
-            // ticket's line is claimable), and no enqueue will wake us for those: go again.
-            Ok(report) if report.delivered + report.skipped > 0 => continue,
-            Ok(_) => config.poll_interval,
-            Err(_) => config.error_pause,
-        };
         tokio::select! {
+            // A finished row frees a slot and may unblock its ticket's next row.
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => report(&config, done),
             _ = wakeup.0.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = stopped.changed() => return,
+            _ = tokio::time::sleep(config.poll_interval) => {}
+            _ = stopped.changed() => break,
         }
+    }
+    // Graceful stop: nothing new is claimed; rows in flight finish and are recorded (a row
+    // whose send had not started is released by the dispatcher).
+    while let Some(done) = in_flight.join_next().await {
+        report(&config, done);
+    }
+}
+
+fn observe(config: &LoopConfig, result: &Result<BatchReport, StoreError>) {
+    if let Some(observe) = &config.observer {
+        observe(result);
+    }
+}
+
+fn report(
+    config: &LoopConfig,
+    done: Result<Result<BatchReport, StoreError>, tokio::task::JoinError>,
+) {
+    // A panicked delivery task reports nothing: its row's lease expires and a later claim
+    // retries it.
+    if let Ok(result) = done {
+        observe(config, &result);
     }
 }

@@ -361,10 +361,11 @@ impl TicketStore for SqliteStore {
 
     async fn mark_notification_read(
         &self,
+        tenant: Option<TenantId>,
         id: uuid::Uuid,
         now: DateTime<Utc>,
     ) -> Result<Notification, StoreError> {
-        self.call(move |c| notifications::mark_read(c, id, now))
+        self.call(move |c| notifications::mark_read(c, tenant, id, now))
             .await
     }
 

@@ -1,6 +1,7 @@
 //! Dashboard notifications.
 
 use chrono::{DateTime, Utc};
+use fms_core::ids::TenantId;
 use fms_core::notification::{Notification, NotificationQuery, Recipient};
 use fms_core::user::Role;
 use rusqlite::types::Type;
@@ -106,15 +107,24 @@ pub(crate) fn list(c: &Connection, q: &NotificationQuery) -> Result<Vec<Notifica
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub(crate) fn mark_read(c: &mut Connection, id: Uuid, now: DateTime<Utc>) -> Result<Notification> {
+pub(crate) fn mark_read(
+    c: &mut Connection,
+    tenant: Option<TenantId>,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Notification> {
     let tx = c.transaction()?;
-    tx.prepare_cached("UPDATE notifications SET read_at = COALESCE(read_at, ?2) WHERE id = ?1")?
-        .execute(params![id.to_string(), ms(now)])?;
+    let tenant = tenant.map(|t| t.to_string());
+    tx.prepare_cached(
+        "UPDATE notifications SET read_at = COALESCE(read_at, ?2) \
+         WHERE id = ?1 AND (?3 IS NULL OR tenant_id = ?3)",
+    )?
+    .execute(params![id.to_string(), ms(now), tenant])?;
     let n = tx
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM notifications WHERE id = ?1"
+            "SELECT {COLUMNS} FROM notifications WHERE id = ?1 AND (?2 IS NULL OR tenant_id = ?2)"
         ))?
-        .query_row([id.to_string()], read)
+        .query_row(params![id.to_string(), tenant], read)
         .optional()?
         .ok_or(Error::NotFound("notification"))?;
     tx.commit()?;

@@ -237,7 +237,9 @@ pub(crate) fn complete_delivery(c: &mut Connection, done: &Completion) -> Result
              next_attempt_at = COALESCE(?5, next_attempt_at), \
              last_status_code = CASE WHEN ?4 THEN ?6 ELSE last_status_code END, \
              last_error = CASE WHEN ?4 OR ?7 IS NOT NULL THEN ?7 ELSE last_error END, \
-             finished_at = ?8 \
+             finished_at = ?8, \
+             first_attempt_at = CASE WHEN NOT ?4 AND attempts = 0 THEN NULL \
+                                     ELSE first_attempt_at END \
              WHERE id = ?1 AND lease_token = ?2 AND state = 'leased'",
         )?
         .execute(params![

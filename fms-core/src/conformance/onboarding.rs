@@ -210,9 +210,23 @@ pub async fn notifications_are_scoped_listed_and_marked_read(s: &Subject) {
     };
     assert!(f.fms.notifications(&complainants).await.unwrap().is_empty());
 
-    let read = f.fms.mark_notification_read(notes[0].id).await.unwrap();
+    let err = g
+        .fms
+        .mark_notification_read(Some(g.tenant.id), notes[0].id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_found", "another tenant cannot touch it");
+    let read = f
+        .fms
+        .mark_notification_read(Some(f.tenant.id), notes[0].id)
+        .await
+        .unwrap();
     let first_read = read.read_at.unwrap();
-    let again = f.fms.mark_notification_read(notes[0].id).await.unwrap();
+    let again = f
+        .fms
+        .mark_notification_read(None, notes[0].id)
+        .await
+        .unwrap();
     assert_eq!(again.read_at, Some(first_read));
     let unread = NotificationQuery {
         unread_only: true,

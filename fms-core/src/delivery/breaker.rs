@@ -85,7 +85,8 @@ impl BreakerState {
 
     /// A failure (any non-2xx other than 410, a timeout, a transport error or a refusal).
     /// From the threshold on, the endpoint pauses for `backoff(failures - threshold + 1)`,
-    /// raised by `hint` like a row's delay and capped at the maximum backoff.
+    /// raised by `hint` like a row's delay and capped at the maximum backoff. Failures of
+    /// requests that were already in flight when the pause began are not counted.
     pub fn on_failure(
         &mut self,
         now: DateTime<Utc>,
@@ -93,6 +94,12 @@ impl BreakerState {
         settings: &DeliverySettings,
         jitter: f64,
     ) {
+        if self.paused_until.is_some_and(|until| until > now) && self.probe_until.is_none() {
+            // A request sent before the pause began failed late: the endpoint is already
+            // paused for it, so it neither counts again nor lengthens the pause (a batch of
+            // ten in-flight failures opens the breaker once, at the first step).
+            return;
+        }
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         self.probe_until = None;
         let threshold = settings.breaker.failure_threshold.max(1);

@@ -48,6 +48,26 @@ pub struct BatchReport {
     pub delivery_latencies_ms: Vec<i64>,
 }
 
+/// One claimed row's delivery: sends it, records the outcome, reports that row.
+pub type DeliveryJob =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<BatchReport, StoreError>> + Send>>;
+
+impl BatchReport {
+    /// Adds `other`'s counts to this report.
+    pub fn merge(&mut self, other: BatchReport) {
+        self.claimed += other.claimed;
+        self.delivered += other.delivered;
+        self.retried += other.retried;
+        self.skipped += other.skipped;
+        self.parked += other.parked;
+        self.released += other.released;
+        self.lost_leases += other.lost_leases;
+        self.disabled_endpoints.extend(other.disabled_endpoints);
+        self.delivery_latencies_ms
+            .extend(other.delivery_latencies_ms);
+    }
+}
+
 /// Delivers queue rows. Cheap to clone.
 #[derive(Clone)]
 pub struct Dispatcher {
@@ -126,24 +146,15 @@ impl Dispatcher {
     /// Claims up to `batch` due rows and delivers them concurrently (at most one row per
     /// ticket is ever in flight: only the head of each ticket's line is claimable).
     pub async fn run_batch(&self) -> Result<BatchReport, StoreError> {
-        let mut report = BatchReport::default();
-        if self.is_stopping() {
-            return Ok(report);
-        }
-        let options = ClaimOptions {
-            now: self.clock.now(),
-            limit: self.settings.batch,
-            lease: chrono::Duration::from_std(self.settings.lease)
-                .unwrap_or(chrono::Duration::seconds(60)),
+        let jobs = self.claim_jobs(self.settings.batch).await?;
+        let mut report = BatchReport {
+            claimed: jobs.len(),
+            ..BatchReport::default()
         };
-        let claims = self.store.claim(&options).await?;
-        report.claimed = claims.len();
-        let results = join_all(claims.into_iter().map(|c| self.deliver(c)).collect()).await;
         let mut first_error = None;
-        for result in results {
+        for result in join_all(jobs).await {
             match result {
-                Ok(done) => done.count(&mut report),
-                Err(StoreError::Conflict { .. }) => report.lost_leases += 1,
+                Ok(one) => report.merge(one),
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
@@ -153,6 +164,39 @@ impl Dispatcher {
             Some(e) => Err(e),
             None => Ok(report),
         }
+    }
+
+    /// Claims up to `limit` due rows and returns one job per row: a future that sends it and
+    /// records the outcome, reporting that one row (`claimed` 0). A loop can run the jobs as
+    /// independent tasks and claim again as soon as any finishes, so one slow receiver never
+    /// holds back the other tickets.
+    pub async fn claim_jobs(&self, limit: u32) -> Result<Vec<DeliveryJob>, StoreError> {
+        if self.is_stopping() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let options = ClaimOptions {
+            now: self.clock.now(),
+            limit,
+            lease: chrono::Duration::from_std(self.settings.lease)
+                .unwrap_or(chrono::Duration::seconds(60)),
+        };
+        let claims = self.store.claim(&options).await?;
+        Ok(claims
+            .into_iter()
+            .map(|claim| {
+                let this = self.clone();
+                let job: DeliveryJob = Box::pin(async move {
+                    let mut report = BatchReport::default();
+                    match this.deliver(claim).await {
+                        Ok(done) => done.count(&mut report),
+                        Err(StoreError::Conflict { .. }) => report.lost_leases += 1,
+                        Err(e) => return Err(e),
+                    }
+                    Ok(report)
+                });
+                job
+            })
+            .collect())
     }
 
     /// Sends one claimed row and records the outcome.

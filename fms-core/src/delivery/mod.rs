@@ -38,7 +38,7 @@ mod settings;
 
 pub use backoff::{RetryHint, add_delay, backoff_delay, parse_retry_after};
 pub use breaker::{Admission, BreakerState};
-pub use dispatcher::{BatchReport, Dispatcher, Jitter, random_jitter, webhook_id};
+pub use dispatcher::{BatchReport, DeliveryJob, Dispatcher, Jitter, random_jitter, webhook_id};
 pub use onboarding::OnboardingDispatcher;
 pub use outcome::{Disposition, MAX_ERROR_LEN, Outcome, disposition};
 pub use settings::{
@@ -53,6 +53,8 @@ pub use settings::{
 pub trait BatchRunner: Send + Sync + std::fmt::Debug + 'static {
     /// Claims and delivers one batch.
     async fn run_batch(&self) -> Result<BatchReport, crate::store::StoreError>;
+    /// Claims up to `limit` rows, one job each (see [`Dispatcher::claim_jobs`]).
+    async fn claim_jobs(&self, limit: u32) -> Result<Vec<DeliveryJob>, crate::store::StoreError>;
     /// The dispatcher (settings, stop flag).
     fn dispatcher(&self) -> &Dispatcher;
 }
@@ -61,6 +63,10 @@ pub trait BatchRunner: Send + Sync + std::fmt::Debug + 'static {
 impl BatchRunner for Dispatcher {
     async fn run_batch(&self) -> Result<BatchReport, crate::store::StoreError> {
         Dispatcher::run_batch(self).await
+    }
+
+    async fn claim_jobs(&self, limit: u32) -> Result<Vec<DeliveryJob>, crate::store::StoreError> {
+        Dispatcher::claim_jobs(self, limit).await
     }
 
     fn dispatcher(&self) -> &Dispatcher {
@@ -72,6 +78,10 @@ impl BatchRunner for Dispatcher {
 impl BatchRunner for OnboardingDispatcher {
     async fn run_batch(&self) -> Result<BatchReport, crate::store::StoreError> {
         OnboardingDispatcher::run_batch(self).await
+    }
+
+    async fn claim_jobs(&self, limit: u32) -> Result<Vec<DeliveryJob>, crate::store::StoreError> {
+        OnboardingDispatcher::claim_jobs(self, limit).await
     }
 
     fn dispatcher(&self) -> &Dispatcher {

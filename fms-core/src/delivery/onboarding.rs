@@ -8,7 +8,7 @@ use crate::store::{OnboardingClaim, StoreError};
 
 use super::dispatcher::Dispatcher;
 use super::join::join_all;
-use super::{BatchReport, Disposition};
+use super::{BatchReport, DeliveryJob, Disposition};
 
 /// Delivers onboarding requests to one endpoint.
 #[derive(Debug, Clone)]
@@ -37,32 +37,50 @@ impl OnboardingDispatcher {
 
     /// Claims and delivers one batch of onboarding rows.
     pub async fn run_batch(&self) -> Result<BatchReport, StoreError> {
-        let mut report = BatchReport::default();
-        if self.inner.is_stopping() {
-            return Ok(report);
+        let jobs = self.claim_jobs(self.inner.settings().batch).await?;
+        let mut report = BatchReport {
+            claimed: jobs.len(),
+            ..BatchReport::default()
+        };
+        for result in join_all(jobs).await {
+            report.merge(result?);
+        }
+        Ok(report)
+    }
+
+    /// Claims up to `limit` onboarding rows, one job each (see [`Dispatcher::claim_jobs`]).
+    pub async fn claim_jobs(&self, limit: u32) -> Result<Vec<DeliveryJob>, StoreError> {
+        if self.inner.is_stopping() || limit == 0 {
+            return Ok(Vec::new());
         }
         let settings = self.inner.settings();
         let options = ClaimOptions {
             now: self.inner.clock_now(),
-            limit: settings.batch,
+            limit,
             lease: chrono::Duration::from_std(settings.lease)
                 .unwrap_or(chrono::Duration::seconds(60)),
         };
         let claims = self.inner.store().claim_onboarding(&options).await?;
-        report.claimed = claims.len();
-        let results = join_all(claims.into_iter().map(|c| self.deliver(c)).collect()).await;
-        for result in results {
-            match result {
-                Ok(Some(Disposition::Delivered)) => report.delivered += 1,
-                Ok(Some(Disposition::Park)) => report.parked += 1,
-                Ok(Some(Disposition::Skipped)) => report.skipped += 1,
-                Ok(Some(Disposition::Retry { .. })) => report.retried += 1,
-                Ok(None) => report.released += 1,
-                Err(StoreError::Conflict { .. }) => report.lost_leases += 1,
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(report)
+        Ok(claims
+            .into_iter()
+            .map(|claim| {
+                let this = self.clone();
+                let job: DeliveryJob = Box::pin(async move {
+                    let mut report = BatchReport::default();
+                    match this.deliver(claim).await {
+                        Ok(Some(Disposition::Delivered)) => report.delivered += 1,
+                        Ok(Some(Disposition::Park)) => report.parked += 1,
+                        Ok(Some(Disposition::Skipped)) => report.skipped += 1,
+                        Ok(Some(Disposition::Retry { .. })) => report.retried += 1,
+                        Ok(None) => report.released += 1,
+                        Err(StoreError::Conflict { .. }) => report.lost_leases += 1,
+                        Err(e) => return Err(e),
+                    }
+                    Ok(report)
+                });
+                job
+            })
+            .collect())
     }
 
     async fn deliver(&self, claim: OnboardingClaim) -> Result<Option<Disposition>, StoreError> {

@@ -195,11 +195,16 @@ impl Fms {
         Ok(self.store.notifications(query).await?)
     }
 
-    /// Marks a notification read.
-    pub async fn mark_notification_read(&self, id: Uuid) -> Result<Notification> {
+    /// Marks a notification read. With `tenant`, another tenant's notification is not found
+    /// (and stays unread).
+    pub async fn mark_notification_read(
+        &self,
+        tenant: Option<TenantId>,
+        id: Uuid,
+    ) -> Result<Notification> {
         Ok(self
             .store
-            .mark_notification_read(id, self.clock.now())
+            .mark_notification_read(tenant, id, self.clock.now())
             .await?)
     }
 }
