@@ -11,7 +11,8 @@
 //! | feature | default | module | what |
 //! | --- | --- | --- | --- |
 //! | `sqlite` | yes | [`sqlite`] | `SqliteStore`, the embedded store (bundled SQLite) |
-//! | `http` | no | [`http`] | `ReqwestSender`, the signed webhook sender |
+//! | `http` | yes | [`http`] | `ReqwestSender`, the signed webhook sender, the dispatch loop (and the example server) |
+//! | `postgres` | no | [`postgres`] | `PgStore`, the store for many servers and dispatchers (sqlx) |
 //!
 //! ## Example
 //!
@@ -58,6 +59,13 @@ pub use fms_core::*;
 #[cfg(feature = "sqlite")]
 pub mod sqlite {
     pub use fms_store_sqlite::*;
+}
+
+/// The Postgres store (feature `postgres`): `PgStore`, for many servers and dispatchers on
+/// one database.
+#[cfg(feature = "postgres")]
+pub mod postgres {
+    pub use fms_store_postgres::*;
 }
 
 /// The reqwest webhook sender (feature `http`).

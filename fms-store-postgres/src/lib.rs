@@ -1,0 +1,469 @@
+//! fms-store-postgres: the [`TicketStore`] of fms on Postgres, for deployments past one
+//! machine: N stateless servers and M dispatchers on different hosts sharing one database,
+//! with the database doing the coordination.
+//!
+//! **Key decisions.**
+//! - The outbox is a trigger, as in the spec: an `AFTER INSERT` trigger on
+//!   `ticket_activities` bumps the ticket's counter row and writes the `ticket_webhook_queue`
+//!   row with the next per-ticket sequence and a snapshot of the ticket. The counter row's
+//!   lock makes sequence order equal commit order; rows written by other tools are queued
+//!   too.
+//! - Claims are one statement: `FOR UPDATE SKIP LOCKED` over due rows that head their
+//!   ticket's line, with the endpoint breaker's admission (one probe per paused endpoint,
+//!   its slot taken in the same statement). Completions are fenced by the lease token and
+//!   short; nothing is held across the HTTP call.
+//! - The queue table is hot and small: delivered and skipped rows move to
+//!   `ticket_webhook_deliveries` when they finish (`queue_entries` and `queue_entry` read
+//!   both); its autovacuum triggers after a fixed number of dead tuples.
+//! - Round trips are the cost that matters on a network database: an intake is two
+//!   statements (read context, create) when nothing has to be rolled back conditionally.
+//! - Queries are checked at run time (`sqlx::query_as` with private row structs), so building
+//!   needs no database; migrations are embedded and run only by [`PgStore::migrate`].
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use fms_core::Fms;
+//! use fms_store_postgres::{PgStore, PgStoreOptions};
+//!
+//! async fn open(url: &str) -> Result<Fms, fms_core::store::StoreError> {
+//!     let options = PgStoreOptions::default().with_max_connections(20);
+//!     let store = PgStore::connect_with(url, options).await?;
+//!     store.migrate().await?; // explicit: never done by connect
+//!     Ok(Fms::new(Arc::new(store)))
+//! }
+//!
+//! // Options are checked without a server.
+//! let options = PgStoreOptions::default().with_schema("tenant_a").with_notify(false);
+//! assert!(options.connect_options("postgres://fms@db.internal/fms?sslmode=require").is_ok());
+//! let bad = PgStoreOptions::default().with_schema("a; drop");
+//! assert!(bad.connect_options("postgres://fms@db.internal/fms").is_err());
+//! # let _ = open;
+//! ```
+
+mod directory;
+mod error;
+#[cfg(feature = "conformance")]
+mod faults;
+mod notifications;
+mod notify;
+mod onboarding;
+mod queue;
+mod row;
+mod rules;
+mod tickets;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use fms_core::EnqueueListener;
+use fms_core::activity::Activity;
+use fms_core::delivery::BreakerState;
+use fms_core::ids::{QueueEntryId, TenantId, TicketId, UserId};
+use fms_core::notification::{Notification, NotificationQuery};
+use fms_core::onboarding::Invitation;
+use fms_core::payload::PayloadParts;
+use fms_core::queue::{
+    Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueQuery, QueueState,
+};
+use fms_core::rules::{BusinessCalendar, RuleSet};
+use fms_core::store::{
+    CompleteInvitation, CreateTicket, CreatedTicket, IntakeContext, NewInvitation, OnboardingClaim,
+    OnboardingEntry, StoreError, TicketChange, TicketQuery, TicketStore,
+};
+use fms_core::tenant::{Tenant, TenantPatch};
+use fms_core::ticket::Ticket;
+use fms_core::user::{Role, User, UserPatch};
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::task::JoinHandle;
+
+pub use notify::{CHANNEL, QueueListener, Wake};
+/// The sqlx this store is built on, for [`PgStore::from_pool`] and [`PgStore::pool`] users.
+pub use sqlx;
+
+/// The embedded migrations (`migrations/`), applied by [`PgStore::migrate`].
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How [`PgStore::connect_with`] builds its pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgStoreOptions {
+    /// Pool size. Default 10.
+    pub max_connections: u32,
+    /// How long a call waits for a free connection before failing `Unavailable`. Default 10 s.
+    pub acquire_timeout: Duration,
+    /// LISTEN/NOTIFY wake-ups. Default on. Off: this store's writes do not notify (the
+    /// connections set `fms.notify = off`), [`PgStore::listener`] returns `None`, and
+    /// dispatchers rely on polling. Switch it off behind a transaction-pooling PgBouncer
+    /// (and set `ALTER ROLE ... SET fms.notify = off` there, since poolers may drop startup
+    /// options).
+    pub notify: bool,
+    /// The schema to work in (the connections' `search_path`). Default: the server's
+    /// (`public`). Letters, digits and `_` only.
+    pub schema: Option<String>,
+}
+
+impl Default for PgStoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
+            notify: true,
+            schema: None,
+        }
+    }
+}
+
+impl PgStoreOptions {
+    /// Sets the pool size.
+    pub fn with_max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// Sets the acquire timeout.
+    pub fn with_acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Switches LISTEN/NOTIFY wake-ups on or off.
+    pub fn with_notify(mut self, notify: bool) -> Self {
+        self.notify = notify;
+        self
+    }
+
+    /// Works in `schema` instead of the server's default.
+    pub fn with_schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// The connect options for `url` with these settings applied.
+    pub fn connect_options(&self, url: &str) -> Result<PgConnectOptions, StoreError> {
+        let mut options = PgConnectOptions::from_str(url)
+            .map_err(error::Error::from)?
+            // Timestamps in `to_jsonb` output are then in UTC (they decode either way).
+            .options([("timezone", "UTC")]);
+        if !self.notify {
+            options = options.options([("fms.notify", "off")]);
+        }
+        if let Some(schema) = &self.schema {
+            if schema.is_empty()
+                || !schema
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(StoreError::Invalid {
+                    reason: format!("schema name {schema:?}: letters, digits and _ only"),
+                });
+            }
+            options = options.options([("search_path", schema.as_str())]);
+        }
+        Ok(options)
+    }
+
+    /// The pool options: these limits, and no ping before each checkout (a round trip per
+    /// call; a dead connection fails its statement and is replaced instead).
+    pub fn pool_options(&self) -> PgPoolOptions {
+        PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(self.acquire_timeout)
+            .test_before_acquire(false)
+    }
+}
+
+/// The Postgres store. Cheap to clone (clones share the pool).
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    notify: bool,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("pool_size", &self.pool.size())
+            .field("notify", &self.notify)
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` with the default [`PgStoreOptions`]. Does not migrate. On a loopback
+    /// or private network, add `sslmode=disable` to the URL (the default `prefer` pays for
+    /// TLS when the server offers it).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PgStoreOptions::default()).await
+    }
+
+    /// Connects to `url` with `options`. Does not migrate.
+    pub async fn connect_with(url: &str, options: PgStoreOptions) -> Result<Self, StoreError> {
+        let pool = options
+            .pool_options()
+            .connect_with(options.connect_options(url)?)
+            .await
+            .map_err(error::Error::from)?;
+        Ok(Self {
+            pool,
+            notify: options.notify,
+        })
+    }
+
+    /// A store over an existing pool (LISTEN/NOTIFY on; use [`PgStore::with_notify`] to
+    /// switch it off). Does not migrate.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool, notify: true }
+    }
+
+    /// Switches [`PgStore::listener`] off or on. (To stop writes from notifying, the
+    /// connections need `fms.notify = off`, see [`PgStoreOptions::notify`].)
+    pub fn with_notify(mut self, notify: bool) -> Self {
+        self.notify = notify;
+        self
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Brings the schema up to date with the embedded migrations. Safe to run on every start
+    /// and from several processes at once (an advisory lock serialises them); a second run
+    /// is a no-op. A database migrated by a newer build is refused.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await.map_err(error::Error::from)?;
+        Ok(())
+    }
+
+    /// The number of migrations this build applies.
+    pub fn schema_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// A dedicated connection listening for enqueued rows, or `None` when notifications are
+    /// switched off.
+    pub async fn listener(&self) -> Result<Option<QueueListener>, StoreError> {
+        if !self.notify {
+            return Ok(None);
+        }
+        QueueListener::start(&self.pool).await.map(Some)
+    }
+
+    /// Starts listening and forwards every NOTIFY to `listener` (e.g. the wake-up of an
+    /// `fms_http::DispatchLoop`) from a background task; `None` when notifications are off.
+    /// LISTEN is active when this returns.
+    pub async fn spawn_notify_forwarder(
+        &self,
+        listener: Arc<dyn EnqueueListener>,
+    ) -> Result<Option<JoinHandle<()>>, StoreError> {
+        Ok(self
+            .listener()
+            .await?
+            .map(|l| l.forward_to(listener, Duration::from_secs(1))))
+    }
+}
+
+#[async_trait]
+impl TicketStore for PgStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        Ok(directory::create_tenant(&self.pool, tenant).await?)
+    }
+
+    async fn tenant(&self, id: TenantId) -> Result<Tenant, StoreError> {
+        Ok(directory::tenant(&self.pool, id).await?)
+    }
+
+    async fn update_tenant(&self, id: TenantId, patch: &TenantPatch) -> Result<Tenant, StoreError> {
+        Ok(directory::update_tenant(&self.pool, id, patch).await?)
+    }
+
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        Ok(directory::create_user(&self.pool, user).await?)
+    }
+
+    async fn user(&self, id: UserId) -> Result<User, StoreError> {
+        Ok(directory::user(&self.pool, id).await?)
+    }
+
+    async fn user_by_chat_id(
+        &self,
+        tenant: TenantId,
+        chat_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        Ok(directory::user_by_chat_id(&self.pool, tenant, chat_id).await?)
+    }
+
+    async fn update_user(&self, id: UserId, patch: &UserPatch) -> Result<User, StoreError> {
+        Ok(directory::update_user(&self.pool, id, patch).await?)
+    }
+
+    async fn users(&self, tenant: TenantId, role: Option<Role>) -> Result<Vec<User>, StoreError> {
+        Ok(directory::users(&self.pool, tenant, role).await?)
+    }
+
+    async fn intake_context(
+        &self,
+        tenant: TenantId,
+        chat_id: &str,
+    ) -> Result<IntakeContext, StoreError> {
+        Ok(rules::intake_context(&self.pool, tenant, chat_id).await?)
+    }
+
+    async fn save_rules(&self, tenant: TenantId, rules: &RuleSet) -> Result<(), StoreError> {
+        Ok(rules::save_rules(&self.pool, tenant, rules).await?)
+    }
+
+    async fn rules(&self, tenant: TenantId) -> Result<Option<RuleSet>, StoreError> {
+        Ok(rules::rules(&self.pool, tenant).await?)
+    }
+
+    async fn save_calendar(
+        &self,
+        tenant: TenantId,
+        calendar: Option<&BusinessCalendar>,
+    ) -> Result<(), StoreError> {
+        Ok(rules::save_calendar(&self.pool, tenant, calendar).await?)
+    }
+
+    async fn calendar(&self, tenant: TenantId) -> Result<Option<BusinessCalendar>, StoreError> {
+        Ok(rules::calendar(&self.pool, tenant).await?)
+    }
+
+    async fn create_ticket(&self, new: &CreateTicket) -> Result<CreatedTicket, StoreError> {
+        Ok(tickets::create_ticket(&self.pool, new).await?)
+    }
+
+    async fn change_ticket(&self, change: &TicketChange) -> Result<Ticket, StoreError> {
+        Ok(tickets::change_ticket(&self.pool, change).await?)
+    }
+
+    async fn ticket(&self, id: TicketId) -> Result<Ticket, StoreError> {
+        Ok(tickets::ticket(&self.pool, id).await?)
+    }
+
+    async fn tickets(&self, query: &TicketQuery) -> Result<Vec<Ticket>, StoreError> {
+        Ok(tickets::tickets(&self.pool, query).await?)
+    }
+
+    async fn activities(&self, ticket: TicketId) -> Result<Vec<Activity>, StoreError> {
+        Ok(tickets::activities(&self.pool, ticket).await?)
+    }
+
+    async fn queue_entries(&self, query: &QueueQuery) -> Result<Vec<QueueEntry>, StoreError> {
+        Ok(tickets::queue_entries(&self.pool, query).await?)
+    }
+
+    async fn payload_parts(&self, entry: QueueEntryId) -> Result<PayloadParts, StoreError> {
+        Ok(tickets::payload_parts(&self.pool, entry).await?)
+    }
+
+    async fn claim(&self, options: &ClaimOptions) -> Result<Vec<Claim>, StoreError> {
+        Ok(queue::claim(&self.pool, options).await?)
+    }
+
+    async fn complete(&self, completion: &Completion) -> Result<CompletionEffect, StoreError> {
+        Ok(queue::complete(&self.pool, completion).await?)
+    }
+
+    async fn replay(
+        &self,
+        entry: QueueEntryId,
+        now: DateTime<Utc>,
+    ) -> Result<QueueEntry, StoreError> {
+        Ok(queue::replay(&self.pool, entry, now).await?)
+    }
+
+    async fn skip(
+        &self,
+        entry: QueueEntryId,
+        now: DateTime<Utc>,
+    ) -> Result<QueueEntry, StoreError> {
+        Ok(queue::skip(&self.pool, entry, now).await?)
+    }
+
+    async fn queue_entry(&self, entry: QueueEntryId) -> Result<QueueEntry, StoreError> {
+        Ok(tickets::queue_entry(&self.pool, entry).await?)
+    }
+
+    async fn endpoint_state(&self, tenant: TenantId) -> Result<BreakerState, StoreError> {
+        Ok(queue::endpoint_state(&self.pool, tenant).await?)
+    }
+
+    async fn reset_endpoint(&self, tenant: TenantId) -> Result<(), StoreError> {
+        Ok(queue::reset_endpoint(&self.pool, tenant).await?)
+    }
+
+    async fn set_api_key_hash(&self, tenant: TenantId, hash: &str) -> Result<(), StoreError> {
+        Ok(notifications::set_api_key_hash(&self.pool, tenant, hash).await?)
+    }
+
+    async fn tenant_by_api_key_hash(&self, hash: &str) -> Result<Option<TenantId>, StoreError> {
+        Ok(notifications::tenant_by_api_key_hash(&self.pool, hash).await?)
+    }
+
+    async fn queue_counts(&self) -> Result<Vec<(QueueState, u64)>, StoreError> {
+        Ok(notifications::queue_counts(&self.pool).await?)
+    }
+
+    async fn create_invitation(&self, new: &NewInvitation) -> Result<User, StoreError> {
+        Ok(onboarding::create(&self.pool, new).await?)
+    }
+
+    async fn invitation(&self, correlation_id: &str) -> Result<Invitation, StoreError> {
+        Ok(onboarding::invitation(&self.pool, correlation_id).await?)
+    }
+
+    async fn complete_invitation(&self, done: &CompleteInvitation) -> Result<User, StoreError> {
+        Ok(onboarding::complete(&self.pool, done).await?)
+    }
+
+    async fn claim_onboarding(
+        &self,
+        options: &ClaimOptions,
+    ) -> Result<Vec<OnboardingClaim>, StoreError> {
+        Ok(onboarding::claim(&self.pool, options).await?)
+    }
+
+    async fn complete_onboarding(
+        &self,
+        completion: &Completion,
+    ) -> Result<CompletionEffect, StoreError> {
+        Ok(onboarding::complete_delivery(&self.pool, completion).await?)
+    }
+
+    async fn onboarding_entries(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+    ) -> Result<Vec<OnboardingEntry>, StoreError> {
+        Ok(onboarding::entries(&self.pool, tenant, limit).await?)
+    }
+
+    async fn add_notification(&self, notification: &Notification) -> Result<(), StoreError> {
+        Ok(notifications::add_notification(&self.pool, notification).await?)
+    }
+
+    async fn notifications(
+        &self,
+        query: &NotificationQuery,
+    ) -> Result<Vec<Notification>, StoreError> {
+        Ok(notifications::notifications(&self.pool, query).await?)
+    }
+
+    async fn mark_notification_read(
+        &self,
+        tenant: Option<TenantId>,
+        id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Notification, StoreError> {
+        Ok(notifications::mark_read(&self.pool, tenant, id, now).await?)
+    }
+
+    async fn sla_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Ticket>, StoreError> {
+        Ok(tickets::sla_due(&self.pool, now, limit).await?)
+    }
+}

@@ -1,0 +1,357 @@
+//! The webhook queue: claims (`FOR UPDATE SKIP LOCKED` leases with fencing tokens), fenced
+//! completions, the endpoint breaker, replay and skip.
+//!
+//! Nothing is held across the HTTP call: a claim is one statement (autocommit), a completion
+//! is one statement when the endpoint's breaker does not change, otherwise a short
+//! transaction that locks the tenant row.
+
+use chrono::{DateTime, Utc};
+use fms_core::delivery::BreakerState;
+use fms_core::ids::{QueueEntryId, TenantId};
+use fms_core::queue::{Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, Resolution};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::row::{BreakerRow, ClaimRow, at};
+use crate::tickets::queue_entry;
+
+/// The claim, in one statement:
+/// - `cand`: due rows (pending, or leased with an expired lease) that are the head of their
+///   ticket's line (no earlier row of the ticket is still in the hot table: every row there
+///   is undone) on an endpoint the breaker admits, locked with `SKIP LOCKED` so concurrent
+///   dispatchers take disjoint rows;
+/// - `probes`: for an endpoint due a probe, its first candidate takes the probe slot; the
+///   conditional `UPDATE` re-checks the tenant row under its lock, so of two dispatchers
+///   racing for the same probe only one wins;
+/// - `picked`: rows of healthy endpoints, and the probe rows that won their slot;
+/// - `leased`: the lease (state, fencing token, expiry, first attempt);
+/// - then each leased row with everything its payload needs.
+const CLAIM: &str = "
+WITH cand AS (
+    SELECT q.id, q.tenant_id, q.next_attempt_at,
+           (t.automation_webhook_url IS NOT NULL AND t.endpoint_paused_until IS NOT NULL)
+               AS probe
+    FROM ticket_webhook_queue q JOIN tenants t ON t.id = q.tenant_id
+    WHERE q.state IN ('pending', 'leased') AND q.next_attempt_at <= $1
+      AND NOT EXISTS (
+          SELECT 1 FROM ticket_webhook_queue e
+          WHERE e.ticket_id = q.ticket_id AND e.sequence < q.sequence)
+      AND (t.automation_webhook_url IS NULL OR (
+               t.endpoint_disabled_at IS NULL
+           AND (t.endpoint_probe_until IS NULL OR t.endpoint_probe_until <= $1)
+           AND (t.endpoint_paused_until IS NULL OR t.endpoint_paused_until <= $1)))
+    ORDER BY q.next_attempt_at, q.id
+    LIMIT $2
+    FOR UPDATE OF q SKIP LOCKED
+), ranked AS (
+    SELECT id, tenant_id, next_attempt_at, probe,
+           row_number() OVER (PARTITION BY tenant_id ORDER BY next_attempt_at, id) AS rn
+    FROM cand
+), probes AS (
+    UPDATE tenants t SET endpoint_probe_until = $3
+    FROM ranked r
+    WHERE r.probe AND r.rn = 1 AND t.id = r.tenant_id
+      AND t.automation_webhook_url IS NOT NULL
+      AND t.endpoint_disabled_at IS NULL
+      AND t.endpoint_paused_until IS NOT NULL AND t.endpoint_paused_until <= $1
+      AND (t.endpoint_probe_until IS NULL OR t.endpoint_probe_until <= $1)
+    RETURNING t.id, t.endpoint_probe_until
+), picked AS (
+    SELECT r.id FROM ranked r
+    WHERE NOT r.probe OR (r.rn = 1 AND EXISTS (SELECT 1 FROM probes p WHERE p.id = r.tenant_id))
+), leased AS (
+    UPDATE ticket_webhook_queue q
+    SET state = 'leased', lease_token = q.lease_token + 1, next_attempt_at = $3,
+        first_attempt_at = COALESCE(q.first_attempt_at, $1)
+    FROM picked p WHERE q.id = p.id
+    RETURNING q.*
+)
+SELECT to_jsonb(l) AS entry, to_jsonb(tk) AS ticket, to_jsonb(a) AS activity,
+       to_jsonb(tn) AS tenant, to_jsonb(c) AS complainant, to_jsonb(x) AS executor,
+       to_jsonb(au) AS author,
+       l.lease_token, l.first_attempt_at,
+       tn.endpoint_failures, tn.endpoint_paused_until,
+       COALESCE(p.endpoint_probe_until, tn.endpoint_probe_until) AS endpoint_probe_until,
+       tn.endpoint_disabled_at
+FROM leased l
+JOIN tickets tk ON tk.id = l.ticket_id
+JOIN ticket_activities a ON a.id = l.activity_id
+JOIN tenants tn ON tn.id = l.tenant_id
+JOIN users c ON c.id = tk.complainant_id
+LEFT JOIN users x ON x.id = l.snap_executor_id
+LEFT JOIN users au ON au.id = a.created_by
+LEFT JOIN probes p ON p.id = l.tenant_id
+ORDER BY l.id";
+
+pub(crate) async fn claim(pool: &PgPool, o: &ClaimOptions) -> Result<Vec<Claim>> {
+    let now = at(o.now);
+    let rows = sqlx::query_as::<_, ClaimRow>(CLAIM)
+        .bind(now)
+        .bind(i64::from(o.limit))
+        .bind(at(o.now + o.lease))
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            let (entry, parts) = r.parts.into_domain()?;
+            Ok(Claim {
+                entry,
+                token: r.lease_token,
+                first_attempt_at: r.first_attempt_at.unwrap_or(now),
+                endpoint: r.breaker.into_domain(),
+                parts,
+            })
+        })
+        .collect()
+}
+
+/// Finishes a row that is done (delivered, skipped): it moves to the archive table. `$9`
+/// (the fast path) finishes only while the tenant's breaker is healthy.
+const FINISH_MOVE: &str = "
+WITH done AS (
+    DELETE FROM ticket_webhook_queue q
+    WHERE q.id = $1 AND q.lease_token = $2 AND q.state = 'leased'
+      AND (NOT $9 OR EXISTS (
+          SELECT 1 FROM tenants t WHERE t.id = q.tenant_id AND t.endpoint_failures = 0
+            AND t.endpoint_paused_until IS NULL AND t.endpoint_probe_until IS NULL
+            AND t.endpoint_disabled_at IS NULL))
+    RETURNING q.*
+), moved AS (
+    INSERT INTO ticket_webhook_deliveries (id, tenant_id, ticket_id, activity_id, sequence,
+        state, attempts, next_attempt_at, lease_token, first_attempt_at, last_status_code,
+        last_error, created_at, finished_at, snap_status, snap_priority, snap_executor_id,
+        snap_response_due_at, snap_resolution_due_at)
+    SELECT id, tenant_id, ticket_id, activity_id, sequence,
+        $3, attempts + CASE WHEN $4 THEN 1 ELSE 0 END, COALESCE($5, next_attempt_at),
+        lease_token, first_attempt_at,
+        CASE WHEN $4 THEN $6 ELSE last_status_code END,
+        CASE WHEN $4 OR $7::text IS NOT NULL THEN $7 ELSE last_error END,
+        created_at, $8, snap_status, snap_priority, snap_executor_id, snap_response_due_at,
+        snap_resolution_due_at
+    FROM done
+    RETURNING tenant_id
+)
+SELECT tenant_id FROM moved";
+
+/// Finishes a row that stays queued (retry, park, release) in place; `$9` as above.
+const FINISH_STAY: &str = "
+UPDATE ticket_webhook_queue q SET state = $3,
+    attempts = attempts + CASE WHEN $4 THEN 1 ELSE 0 END,
+    next_attempt_at = COALESCE($5, next_attempt_at),
+    last_status_code = CASE WHEN $4 THEN $6 ELSE last_status_code END,
+    last_error = CASE WHEN $4 OR $7::text IS NOT NULL THEN $7 ELSE last_error END,
+    finished_at = $8
+WHERE q.id = $1 AND q.lease_token = $2 AND q.state = 'leased'
+  AND (NOT $9 OR EXISTS (
+      SELECT 1 FROM tenants t WHERE t.id = q.tenant_id AND t.endpoint_failures = 0
+        AND t.endpoint_paused_until IS NULL AND t.endpoint_probe_until IS NULL
+        AND t.endpoint_disabled_at IS NULL))
+RETURNING q.tenant_id";
+
+const LOCK_BREAKER: &str = "SELECT endpoint_failures, endpoint_paused_until, \
+     endpoint_probe_until, endpoint_disabled_at FROM tenants WHERE id = $1 FOR UPDATE";
+
+const SAVE_BREAKER: &str = "UPDATE tenants SET endpoint_failures = $2, \
+     endpoint_paused_until = $3, endpoint_probe_until = $4, endpoint_disabled_at = $5 \
+     WHERE id = $1";
+
+async fn finish(
+    conn: &mut PgConnection,
+    done: &Completion,
+    only_if_healthy: bool,
+) -> Result<Option<Uuid>> {
+    let now = at(done.now);
+    let (sql, state, next, finished) = match done.resolution {
+        Resolution::Delivered => (FINISH_MOVE, "delivered", None, Some(now)),
+        Resolution::Skipped => (FINISH_MOVE, "skipped", None, Some(now)),
+        Resolution::Retry { at: when } => (FINISH_STAY, "pending", Some(at(when)), None),
+        Resolution::Park => (FINISH_STAY, "parked", None, None),
+        Resolution::Release => (FINISH_STAY, "pending", Some(now), None),
+    };
+    Ok(sqlx::query_scalar::<_, Uuid>(sql)
+        .bind(done.entry.0)
+        .bind(done.token)
+        .bind(state)
+        .bind(done.attempted)
+        .bind(next)
+        .bind(done.status_code.map(i32::from))
+        .bind(done.error.as_deref())
+        .bind(finished)
+        .bind(only_if_healthy)
+        .fetch_optional(conn)
+        .await?)
+}
+
+fn lost_lease() -> Error {
+    Error::Conflict("the lease was lost: another dispatcher holds or finished this row".into())
+}
+
+pub(crate) async fn complete(pool: &PgPool, done: &Completion) -> Result<CompletionEffect> {
+    let Some(update) = &done.breaker else {
+        // No breaker change: one statement.
+        let mut conn = pool.acquire().await?;
+        return match finish(&mut conn, done, false).await? {
+            Some(_) => Ok(CompletionEffect::default()),
+            None => Err(lost_lease()),
+        };
+    };
+    // Fast path: when the outcome leaves a healthy breaker healthy (a 2xx), finish in one
+    // statement guarded by "the breaker is healthy"; nothing to write on the tenant.
+    let mut healthy = BreakerState::default();
+    let keeps_healthy = !update.apply(&mut healthy, done.now) && healthy == BreakerState::default();
+    if keeps_healthy {
+        let mut conn = pool.acquire().await?;
+        if finish(&mut conn, done, true).await?.is_some() {
+            return Ok(CompletionEffect::default());
+        }
+    }
+    // Slow path: finish, then lock the tenant row and apply the transition to its current
+    // state, in one short transaction (concurrent completions never lose a failure count).
+    let mut tx = pool.begin().await?;
+    let Some(tenant) = finish(&mut tx, done, false).await? else {
+        return Err(lost_lease());
+    };
+    let mut state = sqlx::query_as::<_, BreakerRow>(LOCK_BREAKER)
+        .bind(tenant)
+        .fetch_one(&mut *tx)
+        .await?
+        .into_domain();
+    let before = state.clone();
+    let effect = CompletionEffect {
+        endpoint_disabled: update.apply(&mut state, done.now),
+    };
+    if state != before {
+        save_breaker(&mut tx, tenant, &state).await?;
+    }
+    tx.commit().await?;
+    Ok(effect)
+}
+
+async fn save_breaker(conn: &mut PgConnection, tenant: Uuid, s: &BreakerState) -> Result<()> {
+    sqlx::query(SAVE_BREAKER)
+        .bind(tenant)
+        .bind(i32::try_from(s.consecutive_failures).unwrap_or(i32::MAX))
+        .bind(s.paused_until.map(at))
+        .bind(s.probe_until.map(at))
+        .bind(s.disabled_at.map(at))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Replay: a parked row goes back to pending in place; a skipped row moves back from the
+/// archive into the hot table, same id.
+const REPLAY: &str = "
+WITH parked AS (
+    UPDATE ticket_webhook_queue SET state = 'pending', attempts = 0, next_attempt_at = $2,
+        first_attempt_at = NULL, finished_at = NULL, last_error = NULL
+    WHERE id = $1 AND state = 'parked'
+    RETURNING id
+), back AS (
+    DELETE FROM ticket_webhook_deliveries WHERE id = $1 AND state = 'skipped'
+    RETURNING *
+), moved AS (
+    INSERT INTO ticket_webhook_queue (id, tenant_id, ticket_id, activity_id, sequence, state,
+        attempts, next_attempt_at, lease_token, first_attempt_at, last_status_code,
+        last_error, created_at, finished_at, snap_status, snap_priority, snap_executor_id,
+        snap_response_due_at, snap_resolution_due_at)
+    SELECT id, tenant_id, ticket_id, activity_id, sequence, 'pending', 0, $2, lease_token,
+        NULL, last_status_code, NULL, created_at, NULL, snap_status, snap_priority,
+        snap_executor_id, snap_response_due_at, snap_resolution_due_at
+    FROM back
+    RETURNING id
+)
+SELECT id FROM parked UNION ALL SELECT id FROM moved";
+
+/// Skip: a pending or parked row moves to the archive as skipped.
+const SKIP: &str = "
+WITH gone AS (
+    DELETE FROM ticket_webhook_queue WHERE id = $1 AND state IN ('pending', 'parked')
+    RETURNING *
+)
+INSERT INTO ticket_webhook_deliveries (id, tenant_id, ticket_id, activity_id, sequence, state,
+    attempts, next_attempt_at, lease_token, first_attempt_at, last_status_code, last_error,
+    created_at, finished_at, snap_status, snap_priority, snap_executor_id,
+    snap_response_due_at, snap_resolution_due_at)
+SELECT id, tenant_id, ticket_id, activity_id, sequence, 'skipped', attempts, next_attempt_at,
+    lease_token, first_attempt_at, last_status_code, 'skipped by an operator', created_at, $2,
+    snap_status, snap_priority, snap_executor_id, snap_response_due_at, snap_resolution_due_at
+FROM gone
+RETURNING id";
+
+pub(crate) async fn replay(
+    pool: &PgPool,
+    id: QueueEntryId,
+    now: DateTime<Utc>,
+) -> Result<QueueEntry> {
+    operator_move(
+        pool,
+        id,
+        REPLAY,
+        now,
+        "only parked or skipped rows can be replayed",
+    )
+    .await
+}
+
+pub(crate) async fn skip(
+    pool: &PgPool,
+    id: QueueEntryId,
+    now: DateTime<Utc>,
+) -> Result<QueueEntry> {
+    operator_move(
+        pool,
+        id,
+        SKIP,
+        now,
+        "only pending or parked rows can be skipped",
+    )
+    .await
+}
+
+async fn operator_move(
+    pool: &PgPool,
+    id: QueueEntryId,
+    sql: &'static str,
+    now: DateTime<Utc>,
+    refusal: &str,
+) -> Result<QueueEntry> {
+    let moved: Option<i64> = sqlx::query_scalar(sql)
+        .bind(id.0)
+        .bind(at(now))
+        .fetch_optional(pool)
+        .await?;
+    if moved.is_none() {
+        // NotFound if there is no such row at all.
+        queue_entry(pool, id).await?;
+        return Err(Error::Conflict(refusal.to_owned()));
+    }
+    queue_entry(pool, id).await
+}
+
+pub(crate) async fn endpoint_state(pool: &PgPool, tenant: TenantId) -> Result<BreakerState> {
+    Ok(sqlx::query_as::<_, BreakerRow>(
+        "SELECT endpoint_failures, endpoint_paused_until, endpoint_probe_until, \
+         endpoint_disabled_at FROM tenants WHERE id = $1",
+    )
+    .bind(tenant.as_uuid())
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::NotFound("tenant"))?
+    .into_domain())
+}
+
+pub(crate) async fn reset_endpoint(pool: &PgPool, tenant: TenantId) -> Result<()> {
+    let updated = sqlx::query(
+        "UPDATE tenants SET endpoint_failures = 0, endpoint_paused_until = NULL, \
+         endpoint_probe_until = NULL, endpoint_disabled_at = NULL WHERE id = $1",
+    )
+    .bind(tenant.as_uuid())
+    .execute(pool)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(Error::NotFound("tenant"));
+    }
+    Ok(())
+}
