@@ -141,7 +141,8 @@ UPDATE ticket_webhook_queue q SET state = $3,
     next_attempt_at = COALESCE($5, next_attempt_at),
     last_status_code = CASE WHEN $4 THEN $6 ELSE last_status_code END,
     last_error = CASE WHEN $4 OR $7::text IS NOT NULL THEN $7 ELSE last_error END,
-    finished_at = $8
+    finished_at = $8,
+    first_attempt_at = CASE WHEN NOT $4 AND q.attempts = 0 THEN NULL ELSE q.first_attempt_at END
 WHERE q.id = $1 AND q.lease_token = $2 AND q.state = 'leased'
   AND (NOT $9 OR EXISTS (
       SELECT 1 FROM tenants t WHERE t.id = q.tenant_id AND t.endpoint_failures = 0
