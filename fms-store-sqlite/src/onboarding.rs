@@ -4,16 +4,24 @@ use chrono::{DateTime, Utc};
 use fms_core::delivery::BreakerState;
 use fms_core::ids::{QueueEntryId, TenantId};
 use fms_core::onboarding::Invitation;
-use fms_core::queue::{ClaimOptions, Completion, CompletionEffect, Resolution};
+use fms_core::queue::{ClaimOptions, Completion, CompletionEffect};
 use fms_core::store::{CompleteInvitation, NewInvitation, OnboardingClaim, OnboardingEntry};
 use fms_core::user::User;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::directory;
 use crate::error::{Error, Result};
+use crate::queue::{QueueTables, breaker_of, finish};
 use crate::row::{self, USER_COLUMNS, ms};
 
 const ENDPOINT: &str = "onboarding";
+
+/// Onboarding webhooks: their own rows, one endpoint breaker row named `onboarding`.
+const ONBOARDING_QUEUE: QueueTables = QueueTables {
+    rows: "onboarding_webhook_queue",
+    breakers: "webhook_endpoints",
+    breaker_key: "name",
+};
 const ENTRY_COLUMNS: &str = "id, tenant_id, correlation_id, state, attempts, next_attempt_at, \
      last_status_code, last_error, created_at";
 
@@ -222,72 +230,9 @@ pub(crate) fn claim(c: &mut Connection, o: &ClaimOptions) -> Result<Vec<Onboardi
 }
 
 pub(crate) fn complete_delivery(c: &mut Connection, done: &Completion) -> Result<CompletionEffect> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let now = ms(done.now);
-    let (state, next, finished) = match done.resolution {
-        Resolution::Delivered => ("delivered", None, Some(now)),
-        Resolution::Skipped => ("skipped", None, Some(now)),
-        Resolution::Retry { at } => ("pending", Some(ms(at)), None),
-        Resolution::Park => ("parked", None, None),
-        Resolution::Release => ("pending", Some(now), None),
-    };
-    let n = tx
-        .prepare_cached(
-            "UPDATE onboarding_webhook_queue SET state = ?3, attempts = attempts + ?4, \
-             next_attempt_at = COALESCE(?5, next_attempt_at), \
-             last_status_code = CASE WHEN ?4 THEN ?6 ELSE last_status_code END, \
-             last_error = CASE WHEN ?4 OR ?7 IS NOT NULL THEN ?7 ELSE last_error END, \
-             finished_at = ?8, \
-             first_attempt_at = CASE WHEN NOT ?4 AND attempts = 0 THEN NULL \
-                                     ELSE first_attempt_at END \
-             WHERE id = ?1 AND lease_token = ?2 AND state = 'leased'",
-        )?
-        .execute(params![
-            done.entry.0,
-            done.token,
-            state,
-            done.attempted,
-            next,
-            done.status_code,
-            done.error,
-            finished
-        ])?;
-    if n == 0 {
-        return Err(Error::Conflict(
-            "the lease was lost: another dispatcher holds or finished this row".into(),
-        ));
-    }
-    let mut effect = CompletionEffect::default();
-    if let Some(update) = &done.breaker {
-        let mut state = breaker(&tx)?;
-        effect.endpoint_disabled = update.apply(&mut state, done.now);
-        save_breaker(&tx, &state)?;
-    }
-    tx.commit()?;
-    Ok(effect)
+    finish(c, &ONBOARDING_QUEUE, done, Some(ENDPOINT))
 }
 
 fn breaker(c: &Connection) -> Result<BreakerState> {
-    Ok(c.prepare_cached(
-        "SELECT endpoint_failures, endpoint_paused_until, endpoint_probe_until, \
-         endpoint_disabled_at FROM webhook_endpoints WHERE name = ?1",
-    )?
-    .query_row([ENDPOINT], row::breaker)
-    .optional()?
-    .unwrap_or_default())
-}
-
-fn save_breaker(tx: &Transaction<'_>, s: &BreakerState) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE webhook_endpoints SET endpoint_failures = ?2, endpoint_paused_until = ?3, \
-         endpoint_probe_until = ?4, endpoint_disabled_at = ?5 WHERE name = ?1",
-    )?
-    .execute(params![
-        ENDPOINT,
-        s.consecutive_failures,
-        s.paused_until.map(ms),
-        s.probe_until.map(ms),
-        s.disabled_at.map(ms)
-    ])?;
-    Ok(())
+    Ok(breaker_of(c, &ONBOARDING_QUEUE, ENDPOINT)?.unwrap_or_default())
 }

@@ -75,7 +75,35 @@ pub(crate) fn claim(c: &mut Connection, o: &ClaimOptions) -> Result<Vec<Claim>> 
     Ok(claims)
 }
 
+/// Where a queue keeps its rows and the breaker of its endpoint.
+pub(crate) struct QueueTables {
+    /// The rows.
+    pub(crate) rows: &'static str,
+    /// The table holding the endpoint breaker columns.
+    pub(crate) breakers: &'static str,
+    /// That table's key column.
+    pub(crate) breaker_key: &'static str,
+}
+
+/// Ticket webhooks: rows per tenant, each tenant's endpoint breaker on its own row.
+pub(crate) const TICKET_QUEUE: QueueTables = QueueTables {
+    rows: "ticket_webhook_queue",
+    breakers: "tenants",
+    breaker_key: "id",
+};
+
 pub(crate) fn complete(c: &mut Connection, done: &Completion) -> Result<CompletionEffect> {
+    finish(c, &TICKET_QUEUE, done, None)
+}
+
+/// The fenced finish of a claimed row of `q`, with the breaker update of its endpoint (the
+/// row's tenant's, unless `endpoint` names another one) in the same transaction.
+pub(crate) fn finish(
+    c: &mut Connection,
+    q: &QueueTables,
+    done: &Completion,
+    endpoint: Option<&str>,
+) -> Result<CompletionEffect> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = ms(done.now);
     let (state, next, finished) = match done.resolution {
@@ -86,8 +114,8 @@ pub(crate) fn complete(c: &mut Connection, done: &Completion) -> Result<Completi
         Resolution::Release => ("pending", Some(now), None),
     };
     let tenant: Option<String> = tx
-        .prepare_cached(
-            "UPDATE ticket_webhook_queue SET state = ?3, \
+        .prepare_cached(&format!(
+            "UPDATE {} SET state = ?3, \
              attempts = attempts + ?4, \
              next_attempt_at = COALESCE(?5, next_attempt_at), \
              last_status_code = CASE WHEN ?4 THEN ?6 ELSE last_status_code END, \
@@ -96,7 +124,8 @@ pub(crate) fn complete(c: &mut Connection, done: &Completion) -> Result<Completi
              first_attempt_at = CASE WHEN NOT ?4 AND attempts = 0 THEN NULL \
                                      ELSE first_attempt_at END \
              WHERE id = ?1 AND lease_token = ?2 AND state = 'leased' RETURNING tenant_id",
-        )?
+            q.rows
+        ))?
         .query_row(
             params![
                 done.entry.0,
@@ -118,9 +147,10 @@ pub(crate) fn complete(c: &mut Connection, done: &Completion) -> Result<Completi
     };
     let mut effect = CompletionEffect::default();
     if let Some(update) = &done.breaker {
-        let mut state = breaker(&tx, &tenant)?;
+        let key = endpoint.unwrap_or(&tenant);
+        let mut state = breaker_of(&tx, q, key)?.unwrap_or_default();
         effect.endpoint_disabled = update.apply(&mut state, done.now);
-        save_breaker(&tx, &tenant, &state)?;
+        save_breaker_of(&tx, q, key, &state)?;
     }
     tx.commit()?;
     Ok(effect)
@@ -185,22 +215,41 @@ pub(crate) fn reset_endpoint(c: &mut Connection, tenant: TenantId) -> Result<()>
 }
 
 fn breaker(c: &Connection, tenant: &str) -> Result<BreakerState> {
-    c.prepare_cached(
-        "SELECT endpoint_failures, endpoint_paused_until, endpoint_probe_until, \
-         endpoint_disabled_at FROM tenants WHERE id = ?1",
-    )?
-    .query_row([tenant], row::breaker)
-    .optional()?
-    .ok_or(Error::NotFound("tenant"))
+    breaker_of(c, &TICKET_QUEUE, tenant)?.ok_or(Error::NotFound("tenant"))
 }
 
 fn save_breaker(tx: &Transaction<'_>, tenant: &str, s: &BreakerState) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE tenants SET endpoint_failures = ?2, endpoint_paused_until = ?3, \
-         endpoint_probe_until = ?4, endpoint_disabled_at = ?5 WHERE id = ?1",
-    )?
+    save_breaker_of(tx, &TICKET_QUEUE, tenant, s)
+}
+
+/// The breaker of endpoint `key` of queue `q` (`None` if there is no such row).
+pub(crate) fn breaker_of(
+    c: &Connection,
+    q: &QueueTables,
+    key: &str,
+) -> Result<Option<BreakerState>> {
+    Ok(c.prepare_cached(&format!(
+        "SELECT endpoint_failures, endpoint_paused_until, endpoint_probe_until, \
+             endpoint_disabled_at FROM {} WHERE {} = ?1",
+        q.breakers, q.breaker_key
+    ))?
+    .query_row([key], row::breaker)
+    .optional()?)
+}
+
+pub(crate) fn save_breaker_of(
+    tx: &Transaction<'_>,
+    q: &QueueTables,
+    key: &str,
+    s: &BreakerState,
+) -> Result<()> {
+    tx.prepare_cached(&format!(
+        "UPDATE {} SET endpoint_failures = ?2, endpoint_paused_until = ?3, \
+         endpoint_probe_until = ?4, endpoint_disabled_at = ?5 WHERE {} = ?1",
+        q.breakers, q.breaker_key
+    ))?
     .execute(params![
-        tenant,
+        key,
         s.consecutive_failures,
         s.paused_until.map(ms),
         s.probe_until.map(ms),
@@ -208,7 +257,6 @@ fn save_breaker(tx: &Transaction<'_>, tenant: &str, s: &BreakerState) -> Result<
     ])?;
     Ok(())
 }
-
 pub(crate) fn counts(c: &mut Connection) -> Result<Vec<(QueueState, u64)>> {
     let mut stmt =
         c.prepare_cached("SELECT state, COUNT(*) FROM ticket_webhook_queue GROUP BY state")?;
