@@ -127,12 +127,12 @@ pub(crate) fn complete(c: &mut Connection, done: &CompleteInvitation) -> Result<
             "UPDATE users SET telegram_chat_id = ?2, onboarding = 'onboarded' WHERE id = ?1",
         )?
         .execute(params![inv.user_id.to_string(), done.chat_id]);
-    if let Err(rusqlite::Error::SqliteFailure(f, _)) = &bound {
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE {
-            return Err(Error::Conflict(
-                "this chat id is already bound to another user of the tenant".into(),
-            ));
-        }
+    if let Err(rusqlite::Error::SqliteFailure(f, _)) = &bound
+        && f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    {
+        return Err(Error::Conflict(
+            "this chat id is already bound to another user of the tenant".into(),
+        ));
     }
     bound?;
     crate::notifications::insert(&tx, &done.notification)?;
