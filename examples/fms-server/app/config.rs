@@ -1,0 +1,159 @@
+//! The server's settings, read from the environment (HTTP.md's table; `--help` prints it).
+
+use std::time::Duration;
+
+use fms::delivery::{
+    DeliverySettings, ENV_BATCH, ENV_MAX_BACKOFF_MS, ENV_MIN_BACKOFF_MS, ENV_TIMEOUT_MS,
+};
+
+/// What `--help` prints.
+pub(crate) const HELP: &str = "\
+fms-server: the fms ticket library behind HTTP (see HTTP.md and GET /openapi.json)
+
+USAGE: fms-server [--help]
+
+Settings, all optional, as environment variables:
+
+  DATABASE_URL                            sqlite://fms.db   sqlite://PATH (relative), sqlite:///ABS/PATH,
+                                                            sqlite::memory: or postgres://... (not built in yet)
+  FMS_LISTEN                              127.0.0.1:8080    address to bind
+  FMS_ADMIN_TOKEN                         generated         operator bearer token; when unset, one is generated
+                                                            at start, printed once, and kept in memory only
+                                                            (a restart prints a new one)
+  FMS_ALLOW_INSECURE_WEBHOOKS             off               1 allows http:// and loopback/private webhook targets
+                                                            (local development, tests)
+  FMS_DISPATCHER                          on                off runs no background dispatcher (then only
+                                                            POST /functions/v1/ticket-activity-webhook delivers)
+  TICKET_ACTIVITY_WEBHOOK_BATCH           10                rows per claim
+  TICKET_ACTIVITY_WEBHOOK_TIMEOUT_MS      10000             per-request timeout
+  TICKET_ACTIVITY_WEBHOOK_MIN_BACKOFF_MS  5000              first retry delay
+  TICKET_ACTIVITY_WEBHOOK_MAX_BACKOFF_MS  3600000           backoff cap
+  MAKE_USER_ONBOARDING_WEBHOOK_URL        none              onboarding (not in this build yet)
+  FMS_TELEGRAM_BOT                        none              onboarding (not in this build yet)
+  FMS_ONBOARDING_WEBHOOK_SECRET           none              onboarding (not in this build yet)
+  FMS_ONBOARDING_TTL_SECS                 604800            onboarding (not in this build yet)
+  RUST_LOG                                info              log filter (tracing-subscriber syntax)
+  FMS_LOG_FORMAT                          text              json for one JSON object per log line
+";
+
+/// The environment variable names.
+pub(crate) const ENV_DATABASE_URL: &str = "DATABASE_URL";
+/// See [`HELP`].
+pub(crate) const ENV_LISTEN: &str = "FMS_LISTEN";
+/// See [`HELP`].
+pub(crate) const ENV_ADMIN_TOKEN: &str = "FMS_ADMIN_TOKEN";
+/// See [`HELP`].
+pub(crate) const ENV_ALLOW_INSECURE: &str = "FMS_ALLOW_INSECURE_WEBHOOKS";
+/// See [`HELP`].
+pub(crate) const ENV_DISPATCHER: &str = "FMS_DISPATCHER";
+
+/// The server's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// `DATABASE_URL`.
+    pub(crate) database_url: String,
+    /// `FMS_LISTEN`.
+    pub(crate) listen: String,
+    /// `FMS_ADMIN_TOKEN`; `None`: generate one.
+    pub(crate) admin_token: Option<String>,
+    /// `FMS_ALLOW_INSECURE_WEBHOOKS`.
+    pub(crate) allow_insecure_webhooks: bool,
+    /// `FMS_DISPATCHER`.
+    pub(crate) dispatcher: bool,
+    /// `TICKET_ACTIVITY_WEBHOOK_*`.
+    pub(crate) delivery: DeliverySettings,
+    /// How often the background dispatcher looks for due rows without a wake-up.
+    pub(crate) poll_interval: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://fms.db".to_owned(),
+            listen: "127.0.0.1:8080".to_owned(),
+            admin_token: None,
+            allow_insecure_webhooks: false,
+            dispatcher: true,
+            delivery: DeliverySettings::default(),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A setting that cannot be used.
+#[derive(Debug)]
+pub(crate) struct ConfigError(pub(crate) String);
+
+impl std::error::Error for ConfigError {}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub(crate) fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (tests pass a map).
+    pub(crate) fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut s = Settings::default();
+        if let Some(url) = get(ENV_DATABASE_URL) {
+            s.database_url = url.trim().to_owned();
+        }
+        if let Some(listen) = get(ENV_LISTEN) {
+            s.listen = listen.trim().to_owned();
+        }
+        s.admin_token = get(ENV_ADMIN_TOKEN).map(|t| t.trim().to_owned());
+        if let Some(v) = get(ENV_ALLOW_INSECURE) {
+            s.allow_insecure_webhooks = flag(ENV_ALLOW_INSECURE, &v)?;
+        }
+        if let Some(v) = get(ENV_DISPATCHER) {
+            s.dispatcher = flag(ENV_DISPATCHER, &v)?;
+        }
+        let mut d = DeliverySettings::default();
+        if let Some(v) = get(ENV_BATCH) {
+            d = d.with_batch(number(ENV_BATCH, &v)?);
+        }
+        if let Some(v) = get(ENV_TIMEOUT_MS) {
+            d = d.with_timeout(Duration::from_millis(number(ENV_TIMEOUT_MS, &v)?));
+        }
+        if let Some(v) = get(ENV_MIN_BACKOFF_MS) {
+            d = d.with_min_backoff(Duration::from_millis(number(ENV_MIN_BACKOFF_MS, &v)?));
+        }
+        if let Some(v) = get(ENV_MAX_BACKOFF_MS) {
+            d = d.with_max_backoff(Duration::from_millis(number(ENV_MAX_BACKOFF_MS, &v)?));
+        }
+        // The lease must outlast a request; keep it well above a raised timeout.
+        if d.lease <= d.timeout {
+            let lease = d.timeout * 2;
+            d = d.with_lease(lease);
+        }
+        d.validate().map_err(|e| ConfigError(e.to_string()))?;
+        s.delivery = d;
+        Ok(s)
+    }
+}
+
+fn flag(name: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "on" | "true" | "yes" => Ok(true),
+        "0" | "off" | "false" | "no" => Ok(false),
+        _ => Err(ConfigError(format!(
+            "{name}={value:?}: expected 1/on/true/yes or 0/off/false/no"
+        ))),
+    }
+}
+
+fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError(format!("{name}={value:?}: expected a whole number")))
+}

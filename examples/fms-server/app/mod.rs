@@ -1,0 +1,188 @@
+//! The fms HTTP server as a reusable piece: settings, the router, and [`start`], which the
+//! binary (`main.rs`), the end-to-end tests and the benchmark all use.
+//!
+//! Layout: one module per concern (`auth`, `body`, `error`, `dto`, `metrics`, `openapi`,
+//! `store`, `config`) and one module per area of endpoints under `routes/`.
+
+pub(crate) mod auth;
+pub(crate) mod body;
+pub(crate) mod config;
+pub(crate) mod dto;
+pub(crate) mod error;
+pub(crate) mod metrics;
+pub(crate) mod openapi;
+pub(crate) mod routes;
+pub(crate) mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use fms::Fms;
+use fms::delivery::Dispatcher;
+use fms::http::{DispatchLoop, LoopConfig, ReqwestSender, SenderConfig};
+use fms::store::TicketStore;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+
+pub(crate) use config::Settings;
+
+/// Request bodies larger than this get 413.
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
+/// A request still unanswered after this gets 408.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler shares.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    /// The library.
+    pub(crate) fms: Fms,
+    /// SHA-256 (hex) of the operator token.
+    pub(crate) admin_token_hash: String,
+    /// FMS_ALLOW_INSECURE_WEBHOOKS.
+    pub(crate) allow_insecure: bool,
+    /// For the cron-style endpoint.
+    pub(crate) dispatcher: Dispatcher,
+    /// Counters for `/metrics`.
+    pub(crate) metrics: Arc<metrics::Metrics>,
+}
+
+/// The handlers' state.
+pub(crate) type Shared = Arc<AppState>;
+
+/// The router with its layers: trace, JSON errors for framework answers, timeout, body limit.
+pub(crate) fn router(state: Shared) -> Router {
+    routes::router()
+        .fallback(error::unknown_path)
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::from_status(StatusCode::METHOD_NOT_ALLOWED)
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// A server that failed to start.
+#[derive(Debug)]
+pub(crate) struct StartError(pub(crate) String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A started server.
+#[derive(Debug)]
+pub(crate) struct Running {
+    /// Where it listens.
+    pub(crate) addr: SocketAddr,
+    /// The operator token when it was generated at start (print it once); `None` when it
+    /// came from the settings.
+    pub(crate) generated_admin_token: Option<String>,
+    /// The shared state (tests reach the library through it).
+    #[allow(dead_code)]
+    pub(crate) state: Shared,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    dispatch: Option<DispatchLoop>,
+}
+
+/// Starts serving on `listener` with `store`: the background dispatcher when
+/// `settings.dispatcher` is on, the HTTP server, and a metrics observer on both.
+pub(crate) async fn start(
+    settings: &Settings,
+    store: Arc<dyn TicketStore>,
+    listener: TcpListener,
+) -> Result<Running, StartError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError(format!("cannot read the bound address: {e}")))?;
+    let sender = ReqwestSender::new(
+        SenderConfig::default().with_allow_insecure(settings.allow_insecure_webhooks),
+    )
+    .map_err(|e| StartError(format!("cannot build the webhook sender: {e}")))?;
+    let dispatcher = Dispatcher::new(Arc::clone(&store), Arc::new(sender))
+        .with_settings(settings.delivery.clone());
+    let metrics = Arc::new(metrics::Metrics::default());
+
+    let mut fms = Fms::new(store);
+    let dispatch = if settings.dispatcher {
+        let observed = Arc::clone(&metrics);
+        let config = LoopConfig::default()
+            .with_poll_interval(settings.poll_interval)
+            .with_observer(Arc::new(move |result| observed.batch(result)));
+        let dispatch = DispatchLoop::spawn(dispatcher.clone(), config);
+        fms = fms.with_enqueue_listener(dispatch.listener());
+        Some(dispatch)
+    } else {
+        None
+    };
+
+    let (generated_admin_token, admin_token) = match &settings.admin_token {
+        Some(t) => (None, t.clone()),
+        None => {
+            let t = auth::generate_token("fmsadm_");
+            (Some(t.clone()), t)
+        }
+    };
+    let state = Arc::new(AppState {
+        fms,
+        admin_token_hash: auth::hash_token(&admin_token),
+        allow_insecure: settings.allow_insecure_webhooks,
+        dispatcher,
+        metrics,
+    });
+    let app = router(Arc::clone(&state));
+    let (stop, mut stopped) = watch::channel(false);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        generated_admin_token,
+        state,
+        stop,
+        server,
+        dispatch,
+    })
+}
+
+impl Running {
+    /// Stops gracefully: no new connections, in-flight requests finish, then the dispatcher
+    /// finishes its batch and releases unsent claims.
+    pub(crate) async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        match self.server.await {
+            Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),
+            Err(e) => tracing::error!(error = %e, "server task failed"),
+            Ok(Ok(())) => {}
+        }
+        if let Some(dispatch) = self.dispatch {
+            dispatch.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The spec's functions, on the spec's paths: the intake (`telegram-webhook`) and the
+//! cron-style dispatcher (`ticket-activity-webhook`).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+
+use crate::app::Shared;
+use crate::app::auth::Caller;
+use crate::app::body::{self, JsonBody};
+use crate::app::dto::{BatchAnswer, IntakeAnswer};
+use crate::app::error::{ApiError, ErrorBody};
+
+pub(crate) fn router() -> Router<Shared> {
+    Router::new()
+        .route("/functions/v1/telegram-webhook", post(intake))
+        .route(
+            "/functions/v1/ticket-activity-webhook",
+            post(run_dispatcher),
+        )
+}
+
+/// The spec's ticket intake.
+#[utoipa::path(
+    post, path = "/functions/v1/telegram-webhook", tag = "spec functions",
+    request_body = crate::app::dto::IntakeBody,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "Makes retries safe: the same key in the same tenant returns the first ticket with `duplicate: true` (the body's `message_id` is used when the header is absent)")),
+    responses(
+        (status = 200, description = "Created (or, for a repeated key, the first ticket)", body = IntakeAnswer),
+        (status = 400, description = "`missing_field`, `invalid_field` or `invalid_json`; `field` names the field", body = ErrorBody),
+        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 403, description = "`user_inactive`, or `forbidden`: the body names another tenant", body = ErrorBody),
+        (status = 404, description = "`user_not_found`: no user with this `chat_id` in the tenant", body = ErrorBody),
+        (status = 413, description = "Body over 65 536 bytes", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn intake(
+    State(state): State<Shared>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Json<IntakeAnswer>, ApiError> {
+    if caller.tenant().is_some() {
+        // A key acts on its own tenant only, whatever the body claims. A tenant_id that is not
+        // a UUID is left to the intake's validation (400).
+        let named = body
+            .get("tenant_id")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.trim().parse::<fms::ids::TenantId>().ok());
+        if let Some(named) = named {
+            caller.may_act_on(named)?;
+        }
+    }
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?,
+        ),
+        None => None,
+    };
+    let ingested = state.fms.ingest(&body, key).await?;
+    state.metrics.intake(ingested.duplicate);
+    Ok(Json(IntakeAnswer {
+        success: true,
+        ticket_id: ingested.ticket.id.to_string(),
+        ticket_number: ingested.ticket.number,
+        duplicate: ingested.duplicate,
+    }))
+}
+
+/// Runs one dispatcher batch now (the spec's cron entry point).
+#[utoipa::path(
+    post, path = "/functions/v1/ticket-activity-webhook", tag = "spec functions",
+    request_body(content = Object, description = "`{}` (or an empty body)"),
+    responses(
+        (status = 200, description = "What the batch did", body = BatchAnswer),
+        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 403, description = "A tenant key (operator only)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn run_dispatcher(
+    State(state): State<Shared>,
+    caller: Caller,
+    raw: Bytes,
+) -> Result<Json<BatchAnswer>, ApiError> {
+    caller.require_operator()?;
+    if !raw.iter().all(u8::is_ascii_whitespace) {
+        body::object(&body::parse(&raw)?)?;
+    }
+    let result = state.dispatcher.run_batch().await;
+    state.metrics.batch(&result);
+    let report = result.map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(BatchAnswer {
+        success: true,
+        claimed: report.claimed,
+        delivered: report.delivered,
+        retried: report.retried,
+        skipped: report.skipped,
+        parked: report.parked,
+    }))
+}

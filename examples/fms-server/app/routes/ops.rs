@@ -1,0 +1,49 @@
+//! Unauthenticated operations endpoints: health, Prometheus metrics, the OpenAPI document.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+
+use crate::app::Shared;
+use crate::app::dto::Health;
+use crate::app::error::ApiError;
+
+pub(crate) fn router() -> Router<Shared> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+}
+
+/// Liveness: 200 while the process serves.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Health)))]
+pub(crate) async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+    })
+}
+
+/// Prometheus text exposition: queue rows by state, tickets created, deliveries, failures,
+/// delivery latency histogram.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain")))]
+pub(crate) async fn metrics(State(state): State<Shared>) -> Result<impl IntoResponse, ApiError> {
+    let counts = state.fms.queue_counts().await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(&counts),
+    ))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json")))]
+pub(crate) async fn openapi() -> impl IntoResponse {
+    Json(crate::app::openapi::document())
+}

@@ -1,0 +1,147 @@
+//! The webhook queue as an operator or tenant admin sees it: rows, replay, skip.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use fms::ids::QueueEntryId;
+use fms::queue::{QueueEntry, QueueQuery, QueueState};
+use fms::ticket::UnknownName;
+
+use crate::app::Shared;
+use crate::app::auth::Caller;
+use crate::app::dto::{QueuePage, QueueRowView};
+use crate::app::error::{ApiError, ErrorBody};
+use crate::app::routes::tenants::tenant_in_path;
+
+/// How many rows a page after a cursor scans at most (the store lists newest first without a
+/// keyset position yet, so pages after the first are cut from a bounded window).
+const CURSOR_WINDOW: u32 = 10_000;
+
+pub(crate) fn router() -> Router<Shared> {
+    Router::new()
+        .route("/api/v1/tenants/{tenant_id}/webhook-queue", get(list))
+        .route("/api/v1/webhook-queue/{entry_id}/replay", post(replay))
+        .route("/api/v1/webhook-queue/{entry_id}/skip", post(skip))
+}
+
+fn encode_cursor(id: QueueEntryId) -> String {
+    URL_SAFE_NO_PAD.encode(format!("q:{id}"))
+}
+
+fn decode_cursor(raw: &str) -> Result<i64, ApiError> {
+    let bad = || ApiError::invalid("cursor", "not a cursor this server returned");
+    let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    text.strip_prefix("q:")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(bad)
+}
+
+/// A tenant's webhook queue rows, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/tenants/{tenant_id}/webhook-queue", tag = "webhook queue",
+    params(
+        ("tenant_id" = String, Path, description = "Tenant UUID"),
+        ("state" = Option<String>, Query, description = "pending, leased, delivered, skipped or parked"),
+        ("limit" = Option<u32>, Query, description = "1 to 200, default 50"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses((status = 200, body = QueuePage), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn list(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<QueuePage>, ApiError> {
+    let tenant = tenant_in_path(caller, &raw)?;
+    state.fms.tenant(tenant).await?;
+    let queue_state = match q.get("state").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        Some(s) => Some(
+            s.parse::<QueueState>()
+                .map_err(|e: UnknownName| ApiError::invalid("state", e))?,
+        ),
+        None => None,
+    };
+    let limit = super::limit(q.get("limit").map(String::as_str))?;
+    let before = match q.get("cursor").filter(|c| !c.trim().is_empty()) {
+        Some(c) => Some(decode_cursor(c)?),
+        None => None,
+    };
+    let fetch = if before.is_some() {
+        CURSOR_WINDOW
+    } else {
+        limit + 1
+    };
+    let rows = state
+        .fms
+        .queue_entries(&QueueQuery::tenant(tenant, queue_state, fetch))
+        .await?;
+    let mut rows: Vec<QueueEntry> = rows
+        .into_iter()
+        .filter(|r| before.is_none_or(|b| r.id.0 < b))
+        .take(limit as usize + 1)
+        .collect();
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = match (more, rows.last()) {
+        (true, Some(last)) => Some(encode_cursor(last.id)),
+        _ => None,
+    };
+    Ok(Json(QueuePage {
+        items: rows.iter().map(QueueRowView::of).collect(),
+        next_cursor,
+    }))
+}
+
+async fn entry(state: &Shared, caller: Caller, raw: &str) -> Result<QueueEntryId, ApiError> {
+    let id = raw
+        .trim()
+        .parse::<i64>()
+        .map(QueueEntryId)
+        .map_err(|_| ApiError::invalid("entry_id", "must be a queue row id (an integer)"))?;
+    let row = state.fms.queue_entry(id).await?;
+    caller.sees(row.tenant_id, "queue entry")?;
+    Ok(id)
+}
+
+/// Sends a parked or skipped row again (pending, due now, attempts reset).
+#[utoipa::path(
+    post, path = "/api/v1/webhook-queue/{entry_id}/replay", tag = "webhook queue",
+    params(("entry_id" = i64, Path, description = "Queue row id")),
+    responses((status = 200, body = QueueRowView), (status = 404, body = ErrorBody),
+        (status = 409, description = "The row is not parked or skipped", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn replay(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<QueueRowView>, ApiError> {
+    let id = entry(&state, caller, &raw).await?;
+    Ok(Json(QueueRowView::of(&state.fms.replay(id).await?)))
+}
+
+/// Gives up on a pending or parked row (`skipped`), so its ticket's later rows flow again.
+#[utoipa::path(
+    post, path = "/api/v1/webhook-queue/{entry_id}/skip", tag = "webhook queue",
+    params(("entry_id" = i64, Path, description = "Queue row id")),
+    responses((status = 200, body = QueueRowView), (status = 404, body = ErrorBody),
+        (status = 409, description = "The row is leased or already done", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn skip(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<QueueRowView>, ApiError> {
+    let id = entry(&state, caller, &raw).await?;
+    Ok(Json(QueueRowView::of(&state.fms.skip(id).await?)))
+}

@@ -1,0 +1,116 @@
+//! fms-server: the fms library behind HTTP, so that a Make scenario (or curl) uses it exactly
+//! as the spec's Supabase functions, changing only its base URL. The contract is HTTP.md; the
+//! OpenAPI document is served at `/openapi.json`.
+//!
+//! ```sh
+//! cargo run --release --example fms-server            # SQLite fms.db, 127.0.0.1:8080
+//! cargo run --release --example fms-server -- --help  # the settings
+//! ```
+
+mod app;
+
+use std::process::ExitCode;
+
+use tracing_subscriber::EnvFilter;
+
+use app::config::{HELP, Settings};
+
+fn main() -> ExitCode {
+    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
+        print!("{HELP}");
+        return ExitCode::SUCCESS;
+    }
+    init_logs();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fms-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "fms-server failed");
+            eprintln!("fms-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logs() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let json = std::env::var("FMS_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let settings = Settings::from_env()?;
+    let store = app::store::open_store(&settings.database_url).await?;
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let running = app::start(&settings, store, listener).await?;
+    if let Some(token) = &running.generated_admin_token {
+        // Printed once, on stdout, so it can be captured; kept in memory only.
+        println!("FMS_ADMIN_TOKEN={token}");
+        println!("(generated for this process: set FMS_ADMIN_TOKEN to keep one across restarts)");
+    }
+    tracing::info!(
+        addr = %running.addr,
+        database = %redact(&settings.database_url),
+        dispatcher = settings.dispatcher,
+        insecure_webhooks = settings.allow_insecure_webhooks,
+        "fms-server listening"
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The database URL without a password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,364 @@
+//! Shared harness of the fms-server end-to-end tests: the server's own app (included by path
+//! from `examples/fms-server/app`) started on an ephemeral 127.0.0.1 port, a real HTTP client,
+//! and a webhook receiver on loopback.
+//!
+//! The store: SQLite in memory, fresh per test; with the `postgres` feature and
+//! `FMS_TEST_POSTGRES_URL` set, a fresh schema of that database per test.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::app;
+
+/// The operator token every test server uses.
+pub const ADMIN: &str = "test-operator-token";
+
+/// The store of one test: a fresh in-memory SQLite database, or, with the `postgres` feature
+/// and `FMS_TEST_POSTGRES_URL` set, a fresh migrated schema of that database (dropped again by
+/// [`Server::stop`]).
+async fn store() -> (Arc<dyn fms::store::TicketStore>, Option<String>) {
+    #[cfg(feature = "postgres")]
+    if let Ok(url) = std::env::var("FMS_TEST_POSTGRES_URL") {
+        use fms::postgres::sqlx::{self, AssertSqlSafe, PgPool};
+        let name = format!("fms_srvtest_{}", uuid::Uuid::new_v4().simple());
+        let admin = PgPool::connect(&url).await.expect("postgres");
+        sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&admin)
+            .await
+            .expect("create schema");
+        admin.close().await;
+        let store = app::store::open_postgres(&url, Some(&name))
+            .await
+            .expect("postgres store");
+        return (store, Some(name));
+    }
+    let store = app::store::open_store("sqlite::memory:")
+        .await
+        .expect("in-memory store");
+    (store, None)
+}
+
+#[cfg(feature = "postgres")]
+async fn drop_schema(name: &str) {
+    use fms::postgres::sqlx::{self, AssertSqlSafe, PgPool};
+    let Ok(url) = std::env::var("FMS_TEST_POSTGRES_URL") else {
+        return;
+    };
+    if let Ok(admin) = PgPool::connect(&url).await {
+        let _ = sqlx::query(AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE"
+        )))
+        .execute(&admin)
+        .await;
+        admin.close().await;
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn drop_schema(_name: &str) {}
+
+/// A running server and a client for it.
+pub struct Server {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub running: Option<app::Running>,
+    schema: Option<String>,
+}
+
+/// An answer: status and JSON body (`Value::Null` when the body is not JSON).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub content_type: String,
+}
+
+impl Answer {
+    /// Asserts an error answer: status, code, and (when given) field.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str, field: Option<&str>) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert!(
+            self.content_type.starts_with("application/json"),
+            "{self:?}"
+        );
+        assert_eq!(self.body["success"], json!(false), "{self:?}");
+        assert_eq!(self.body["error"]["code"], json!(code), "{self:?}");
+        assert!(self.body["error"]["message"].is_string(), "{self:?}");
+        if let Some(f) = field {
+            assert_eq!(self.body["error"]["field"], json!(f), "{self:?}");
+        }
+    }
+}
+
+/// A tenant made through the API.
+#[derive(Debug, Clone)]
+pub struct TestTenant {
+    pub id: String,
+    pub key: String,
+    pub secret: String,
+}
+
+impl Server {
+    /// Starts a server with the dispatcher on, insecure webhooks allowed (the receiver is on
+    /// loopback) and fast retries.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server with changed settings.
+    pub async fn start_with(change: impl FnOnce(&mut app::Settings)) -> Self {
+        let mut settings = app::Settings {
+            admin_token: Some(ADMIN.to_owned()),
+            allow_insecure_webhooks: true,
+            ..app::Settings::default()
+        };
+        settings.delivery = settings
+            .delivery
+            .with_min_backoff(Duration::from_millis(50))
+            .with_max_backoff(Duration::from_millis(500))
+            .with_timeout(Duration::from_secs(5));
+        settings.poll_interval = Duration::from_millis(50);
+        change(&mut settings);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let (store, schema) = store().await;
+        let running = app::start(&settings, store, listener)
+            .await
+            .expect("server starts");
+        let base = format!("http://{}", running.addr);
+        Self {
+            base,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("client"),
+            running: Some(running),
+            schema,
+        }
+    }
+
+    /// Any request with raw bytes.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let resp = req.send().await.expect("the server answers");
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let bytes = resp.bytes().await.expect("a whole body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            body,
+            content_type,
+        }
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        self.send(
+            "POST",
+            path,
+            token,
+            Some(body.to_string().into_bytes()),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        self.send(
+            "PATCH",
+            path,
+            token,
+            Some(body.to_string().into_bytes()),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        self.send("PUT", path, token, Some(body.to_string().into_bytes()), &[])
+            .await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.send("GET", path, token, None, &[]).await
+    }
+
+    /// Creates a tenant through the API (operator).
+    pub async fn tenant(&self, name: &str, webhook: Option<&str>) -> TestTenant {
+        let mut body = json!({"name": name});
+        if let Some(url) = webhook {
+            body["automation_webhook_url"] = json!(url);
+        }
+        let a = self.post("/api/v1/tenants", Some(ADMIN), &body).await;
+        assert_eq!(a.status, 201, "{a:?}");
+        TestTenant {
+            id: a.body["tenant_id"].as_str().expect("id").to_owned(),
+            key: a.body["api_key"].as_str().expect("key").to_owned(),
+            secret: a.body["webhook_secret"]
+                .as_str()
+                .expect("secret")
+                .to_owned(),
+        }
+    }
+
+    /// Creates a user through the API with the tenant's key; returns its id.
+    pub async fn user(&self, tenant: &TestTenant, body: Value) -> String {
+        let a = self
+            .post(
+                &format!("/api/v1/tenants/{}/users", tenant.id),
+                Some(&tenant.key),
+                &body,
+            )
+            .await;
+        assert_eq!(a.status, 201, "{a:?}");
+        a.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// A tenant with the spec's complainant John Doe (chat id 123456789).
+    pub async fn tenant_with_complainant(&self, webhook: Option<&str>) -> TestTenant {
+        let t = self.tenant("ACME Facilities", webhook).await;
+        self.user(
+            &t,
+            json!({"name": "John Doe", "role": "complainant", "telegram_chat_id": "123456789",
+                   "email": "john.doe@example.com", "phone": "+1-555-0100"}),
+        )
+        .await;
+        t
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        if let Some(schema) = self.schema.take() {
+            drop_schema(&schema).await;
+        }
+    }
+}
+
+/// The spec's curl example body for `tenant`.
+pub fn spec_body(tenant: &TestTenant) -> Value {
+    json!({
+        "issue": "AC not working in Building A",
+        "location": "Building A, Floor 3",
+        "category": "HVAC",
+        "priority": "high",
+        "name": "John Doe",
+        "designation": "Manager",
+        "department": "IT",
+        "chat_id": "123456789",
+        "tenant_id": tenant.id,
+        "type": "Maintenance",
+        "building": "Building A",
+        "floor": "3",
+        "room": "301"
+    })
+}
+
+/// One webhook request as the receiver got it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON webhook body")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// A webhook receiver on loopback that answers 200 and records every request.
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+    arrived: Arc<Notify>,
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let arrived = Arc::new(Notify::new());
+        let (g, n) = (Arc::clone(&got), Arc::clone(&arrived));
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let (g, n) = (Arc::clone(&g), Arc::clone(&n));
+                    async move {
+                        g.lock().expect("lock").push(Received {
+                            headers,
+                            body: body.to_vec(),
+                        });
+                        n.notify_waiters();
+                        "ok"
+                    }
+                },
+            ),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { url, got, arrived }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.got.lock().expect("lock").clone()
+    }
+
+    /// Waits until at least `n` requests arrived (at most 10 s).
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let notified = self.arrived.notified();
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let got = self.received();
+                assert!(got.len() >= n, "expected {n} webhooks, got {}", got.len());
+                return got;
+            }
+        }
+    }
+}
