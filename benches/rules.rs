@@ -5,6 +5,8 @@
 //!
 //! Run with `cargo bench --bench rules`.
 
+#![allow(clippy::expect_used, missing_docs)]
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -51,10 +53,7 @@ fn rule_set() -> RuleSet {
         "pools": {"hvac": {"skills": ["HVAC"], "chooser": "least_loaded", "max_open_tickets": 1000}},
         "rules": rules,
     });
-    match RuleSet::from_json(&doc.to_string()) {
-        Ok(r) => r,
-        Err(e) => panic!("benchmark rule set is invalid: {e:?}"),
-    }
+    RuleSet::from_json(&doc.to_string()).expect("the benchmark rule set is valid")
 }
 
 fn new_executor(tenant: fms::ids::TenantId, i: usize) -> NewUser {
@@ -111,10 +110,7 @@ fn engine() -> Engine {
             }
         })
         .collect();
-    let draft = match NewTicket::from_json(&body(&tenant.to_string())) {
-        Ok(d) => d,
-        Err(e) => panic!("{e}"),
-    };
+    let draft = NewTicket::from_json(&body(&tenant.to_string())).expect("a valid intake");
     let mut complainant = roster_user(tenant);
     complainant.department = Some("IT".into());
     Engine {
@@ -159,14 +155,8 @@ struct Intake {
 }
 
 async fn intake_setup() -> Intake {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => panic!("{e}"),
-    };
-    let store = match SqliteStore::open(dir.path().join("bench.db")) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("bench.db")).expect("a database file");
     let fms = Fms::new(Arc::new(store));
     let setup = async {
         let tenant = fms.create_tenant(NewTenant::new("Bench")).await?;
@@ -182,10 +172,7 @@ async fn intake_setup() -> Intake {
         fms.put_rules(tenant.id, rule_set()).await?;
         Ok::<_, fms::Error>(tenant)
     };
-    let tenant = match setup.await {
-        Ok(t) => t,
-        Err(e) => panic!("{e}"),
-    };
+    let tenant = setup.await.expect("the benchmark tenant");
     Intake {
         body: body(&tenant.id.to_string()),
         fms,
@@ -194,13 +181,10 @@ async fn intake_setup() -> Intake {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => panic!("{e}"),
-    }
+        .expect("a tokio runtime")
 }
 
 fn benches(c: &mut Criterion) {
@@ -216,9 +200,11 @@ fn benches(c: &mut Criterion) {
     let intake = rt.block_on(intake_setup());
     c.bench_function("ingest_sqlite_file", |b| {
         b.to_async(&rt).iter(|| async {
-            if let Err(err) = intake.fms.ingest(black_box(&intake.body), None).await {
-                panic!("{err}");
-            }
+            intake
+                .fms
+                .ingest(black_box(&intake.body), None)
+                .await
+                .expect("the benchmark intake succeeds");
         })
     });
 }
@@ -247,9 +233,8 @@ fn share() {
     let rt = runtime();
     let intake = rt.block_on(intake_setup());
     let ingest_us = median_us(31, 20, || {
-        if let Err(err) = rt.block_on(intake.fms.ingest(&intake.body, None)) {
-            panic!("{err}");
-        }
+        rt.block_on(intake.fms.ingest(&intake.body, None))
+            .expect("the benchmark intake succeeds");
     });
     println!(
         "rules: decision (100 rules, 50 executors) median {decide_us:.1} us; \
