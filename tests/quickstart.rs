@@ -23,7 +23,11 @@ fn quickstart_prints_a_ticket_number_and_the_payload() {
     let out = Command::new(example("quickstart"))
         .output()
         .expect("the quickstart example runs (cargo test builds it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("ticket TKT-0001 created"), "{stdout}");
     let json_start = stdout.find('{').expect("a JSON payload");

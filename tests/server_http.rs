@@ -417,14 +417,23 @@ async fn the_specs_complete_flow_delivers_signed_ordered_webhooks() {
         assert_eq!(r.header("webhook-signature"), expected);
     }
 
-    // The queue shows them delivered; metrics count them.
-    let q = s
-        .get(
-            &format!("/api/v1/tenants/{}/webhook-queue?state=delivered", t.id),
-            Some(&t.key),
-        )
-        .await;
-    assert_eq!(q.body["items"].as_array().unwrap().len(), 4, "{q:?}");
+    // The queue shows them delivered (the receiver answers before the dispatcher records
+    // the outcome, so wait briefly for the last completion); metrics count them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let q = s
+            .get(
+                &format!("/api/v1/tenants/{}/webhook-queue?state=delivered", t.id),
+                Some(&t.key),
+            )
+            .await;
+        let delivered = q.body["items"].as_array().unwrap().len();
+        if delivered == 4 || std::time::Instant::now() > deadline {
+            assert_eq!(delivered, 4, "{q:?}");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let metrics = s.get("/metrics", None).await;
     assert_eq!(metrics.status, 200);
     s.stop().await;

@@ -72,6 +72,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         database = %redact(&settings.database_url),
         dispatcher = settings.dispatcher,
         insecure_webhooks = settings.allow_insecure_webhooks,
+        onboarding_webhook = settings.onboarding_webhook_url.is_some(),
+        onboarding_signed = settings.onboarding_secret.is_some(),
+        telegram_bot = settings.telegram_bot.as_deref().unwrap_or("none"),
         "fms-server listening"
     );
     shutdown_signal().await;

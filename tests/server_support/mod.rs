@@ -22,7 +22,7 @@ pub const ADMIN: &str = "test-operator-token";
 /// The store of one test: a fresh in-memory SQLite database, or, with the `postgres` feature
 /// and `FMS_TEST_POSTGRES_URL` set, a fresh migrated schema of that database (dropped again by
 /// [`Server::stop`]).
-async fn store() -> (Arc<dyn fms::store::TicketStore>, Option<String>) {
+async fn store() -> (app::store::ServerStore, Option<String>) {
     #[cfg(feature = "postgres")]
     if let Ok(url) = std::env::var("FMS_TEST_POSTGRES_URL") {
         use fms::postgres::sqlx::{self, AssertSqlSafe, PgPool};
@@ -114,6 +114,33 @@ impl Server {
 
     /// Starts a server with changed settings.
     pub async fn start_with(change: impl FnOnce(&mut app::Settings)) -> Self {
+        let (store, schema) = store().await;
+        Self::start_on(store, schema, change).await
+    }
+
+    /// On Postgres, another server (another "process") on this server's schema, with changed
+    /// settings; `None` on SQLite, whose in-memory databases are private to one store. It
+    /// leaves the schema to this server's [`Server::stop`].
+    pub async fn another_on_same_database(
+        &self,
+        change: impl FnOnce(&mut app::Settings),
+    ) -> Option<Self> {
+        #[cfg(feature = "postgres")]
+        if let (Some(schema), Ok(url)) = (&self.schema, std::env::var("FMS_TEST_POSTGRES_URL")) {
+            let store = app::store::open_postgres(&url, Some(schema))
+                .await
+                .expect("postgres store");
+            return Some(Self::start_on(store, None, change).await);
+        }
+        let _ = change;
+        None
+    }
+
+    async fn start_on(
+        store: app::store::ServerStore,
+        schema: Option<String>,
+        change: impl FnOnce(&mut app::Settings),
+    ) -> Self {
         let mut settings = app::Settings {
             admin_token: Some(ADMIN.to_owned()),
             allow_insecure_webhooks: true,
@@ -127,7 +154,6 @@ impl Server {
         settings.poll_interval = Duration::from_millis(50);
         change(&mut settings);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let (store, schema) = store().await;
         let running = app::start(&settings, store, listener)
             .await
             .expect("server starts");

@@ -1,7 +1,9 @@
 //! The server's settings, read from the environment (HTTP.md's table; `--help` prints it).
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use fms::clock::Clock;
 use fms::delivery::{
     DeliverySettings, ENV_BATCH, ENV_MAX_BACKOFF_MS, ENV_MIN_BACKOFF_MS, ENV_TIMEOUT_MS,
 };
@@ -15,7 +17,8 @@ USAGE: fms-server [--help]
 Settings, all optional, as environment variables:
 
   DATABASE_URL                            sqlite://fms.db   sqlite://PATH (relative), sqlite:///ABS/PATH,
-                                                            sqlite::memory: or postgres://... (not built in yet)
+                                                            sqlite::memory: or postgres://... (Postgres needs a
+                                                            build with `--features postgres`)
   FMS_LISTEN                              127.0.0.1:8080    address to bind
   FMS_ADMIN_TOKEN                         generated         operator bearer token; when unset, one is generated
                                                             at start, printed once, and kept in memory only
@@ -28,10 +31,14 @@ Settings, all optional, as environment variables:
   TICKET_ACTIVITY_WEBHOOK_TIMEOUT_MS      10000             per-request timeout
   TICKET_ACTIVITY_WEBHOOK_MIN_BACKOFF_MS  5000              first retry delay
   TICKET_ACTIVITY_WEBHOOK_MAX_BACKOFF_MS  3600000           backoff cap
-  MAKE_USER_ONBOARDING_WEBHOOK_URL        none              onboarding (not in this build yet)
-  FMS_TELEGRAM_BOT                        none              onboarding (not in this build yet)
-  FMS_ONBOARDING_WEBHOOK_SECRET           none              onboarding (not in this build yet)
-  FMS_ONBOARDING_TTL_SECS                 604800            onboarding (not in this build yet)
+  MAKE_USER_ONBOARDING_WEBHOOK_URL        none              where onboarding requests go (own queue, same retries
+                                                            and signing as ticket webhooks); unset: the rows are
+                                                            marked skipped
+  FMS_TELEGRAM_BOT                        none              bot username: answers and payloads then carry the deep
+                                                            link https://t.me/<bot>?start=<correlation_id>
+  FMS_ONBOARDING_WEBHOOK_SECRET           none              whsec_... secret signing onboarding payloads (Standard
+                                                            Webhooks); unset: unsigned
+  FMS_ONBOARDING_TTL_SECS                 604800            lifetime of a correlation id, in seconds (7 days)
   RUST_LOG                                info              log filter (tracing-subscriber syntax)
   FMS_LOG_FORMAT                          text              json for one JSON object per log line
 ";
@@ -46,6 +53,14 @@ pub(crate) const ENV_ADMIN_TOKEN: &str = "FMS_ADMIN_TOKEN";
 pub(crate) const ENV_ALLOW_INSECURE: &str = "FMS_ALLOW_INSECURE_WEBHOOKS";
 /// See [`HELP`].
 pub(crate) const ENV_DISPATCHER: &str = "FMS_DISPATCHER";
+/// See [`HELP`].
+pub(crate) const ENV_ONBOARDING_URL: &str = "MAKE_USER_ONBOARDING_WEBHOOK_URL";
+/// See [`HELP`].
+pub(crate) const ENV_TELEGRAM_BOT: &str = "FMS_TELEGRAM_BOT";
+/// See [`HELP`].
+pub(crate) const ENV_ONBOARDING_SECRET: &str = "FMS_ONBOARDING_WEBHOOK_SECRET";
+/// See [`HELP`].
+pub(crate) const ENV_ONBOARDING_TTL: &str = "FMS_ONBOARDING_TTL_SECS";
 
 /// The server's settings.
 #[derive(Debug, Clone)]
@@ -64,6 +79,17 @@ pub(crate) struct Settings {
     pub(crate) delivery: DeliverySettings,
     /// How often the background dispatcher looks for due rows without a wake-up.
     pub(crate) poll_interval: Duration,
+    /// `MAKE_USER_ONBOARDING_WEBHOOK_URL`.
+    pub(crate) onboarding_webhook_url: Option<String>,
+    /// `FMS_TELEGRAM_BOT` (without a leading `@`).
+    pub(crate) telegram_bot: Option<String>,
+    /// `FMS_ONBOARDING_WEBHOOK_SECRET`.
+    pub(crate) onboarding_secret: Option<String>,
+    /// `FMS_ONBOARDING_TTL_SECS`.
+    pub(crate) onboarding_ttl: Duration,
+    /// The clock of the library, the dispatchers and the SLA sweeper; `None`: the system
+    /// clock. Not an environment setting: tests inject a `ManualClock`.
+    pub(crate) clock: Option<Arc<dyn Clock>>,
 }
 
 impl Default for Settings {
@@ -76,9 +102,20 @@ impl Default for Settings {
             dispatcher: true,
             delivery: DeliverySettings::default(),
             poll_interval: Duration::from_secs(1),
+            onboarding_webhook_url: None,
+            telegram_bot: None,
+            onboarding_secret: None,
+            onboarding_ttl: Duration::from_secs(DEFAULT_ONBOARDING_TTL_SECS),
+            clock: None,
         }
     }
 }
+
+/// `FMS_ONBOARDING_TTL_SECS` when unset: 7 days.
+pub(crate) const DEFAULT_ONBOARDING_TTL_SECS: u64 = 7 * 24 * 60 * 60;
+
+/// The longest correlation id lifetime accepted: 10 years.
+pub(crate) const MAX_ONBOARDING_TTL_SECS: u64 = 10 * 365 * 24 * 60 * 60;
 
 /// A setting that cannot be used.
 #[derive(Debug)]
@@ -137,7 +174,45 @@ impl Settings {
         }
         d.validate().map_err(|e| ConfigError(e.to_string()))?;
         s.delivery = d;
+        s.onboarding_webhook_url = get(ENV_ONBOARDING_URL).map(|v| v.trim().to_owned());
+        s.telegram_bot = get(ENV_TELEGRAM_BOT).map(|v| v.trim().trim_start_matches('@').to_owned());
+        s.onboarding_secret = get(ENV_ONBOARDING_SECRET).map(|v| v.trim().to_owned());
+        if let Some(v) = get(ENV_ONBOARDING_TTL) {
+            s.onboarding_ttl = Duration::from_secs(number(ENV_ONBOARDING_TTL, &v)?);
+        }
+        s.check_onboarding()?;
         Ok(s)
+    }
+
+    /// Checks the onboarding settings (also run by `start`, for settings built in code): an
+    /// https URL (http and private targets only with insecure webhooks allowed), a bot
+    /// username, a `whsec_` secret, a lifetime of at least one second.
+    pub(crate) fn check_onboarding(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.onboarding_webhook_url {
+            fms::http::check_url(url, self.allow_insecure_webhooks)
+                .map_err(|e| ConfigError(format!("{ENV_ONBOARDING_URL}={url:?}: {e}")))?;
+        }
+        if let Some(bot) = &self.telegram_bot {
+            let ok = (1..=64).contains(&bot.len())
+                && bot.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !ok {
+                return Err(ConfigError(format!(
+                    "{ENV_TELEGRAM_BOT}={bot:?}: expected a bot username (letters, digits, _)"
+                )));
+            }
+        }
+        if let Some(secret) = &self.onboarding_secret {
+            // The value is a secret: the message never repeats it.
+            fms::secret::validate_secret_list(secret)
+                .map_err(|e| ConfigError(format!("{ENV_ONBOARDING_SECRET}: {e}")))?;
+        }
+        if !(1..=MAX_ONBOARDING_TTL_SECS).contains(&self.onboarding_ttl.as_secs()) {
+            return Err(ConfigError(format!(
+                "{ENV_ONBOARDING_TTL}: expected a whole number of seconds from 1 to \
+                 {MAX_ONBOARDING_TTL_SECS} (10 years)"
+            )));
+        }
+        Ok(())
     }
 }
 

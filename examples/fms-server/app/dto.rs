@@ -8,6 +8,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use fms::activity::Activity;
+use fms::notification::Notification;
 use fms::payload::wire_time;
 use fms::queue::QueueEntry;
 use fms::tenant::Tenant;
@@ -78,6 +79,26 @@ pub(crate) struct BatchAnswer {
     /// Rows rescheduled after a failure.
     pub(crate) retried: usize,
     /// Rows skipped (tenant without a webhook URL).
+    pub(crate) skipped: usize,
+    /// Rows parked after the retry age.
+    pub(crate) parked: usize,
+    /// `sla_warning` / `sla_breached` activities the SLA sweeper wrote before the batch.
+    pub(crate) sla_events: usize,
+    /// The onboarding queue's batch (`MAKE_USER_ONBOARDING_WEBHOOK_URL`), run after the
+    /// ticket batch.
+    pub(crate) onboarding: BatchCounts,
+}
+
+/// What one batch of the onboarding queue did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BatchCounts {
+    /// Rows claimed.
+    pub(crate) claimed: usize,
+    /// Rows delivered (2xx).
+    pub(crate) delivered: usize,
+    /// Rows rescheduled after a failure.
+    pub(crate) retried: usize,
+    /// Rows skipped (no onboarding webhook URL configured).
     pub(crate) skipped: usize,
     /// Rows parked after the retry age.
     pub(crate) parked: usize,
@@ -461,6 +482,101 @@ impl QueueRowView {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct QueuePage {
     pub(crate) items: Vec<QueueRowView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub(crate) next_cursor: Option<String>,
+}
+
+/// `POST /functions/v1/user-onboarding-request`. Unknown fields are ignored.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct OnboardingRequestBody {
+    /// Where Make sends the invitation.
+    email: String,
+    /// `complainant`, `executor` or `admin`.
+    role: String,
+    /// Display name, at most 500 characters; a new user is named after the email's local
+    /// part when absent.
+    name: Option<String>,
+    /// Only for the operator token (required then); a tenant key may only name its own
+    /// tenant (403 otherwise).
+    tenant_id: Option<String>,
+}
+
+/// An onboarding request accepted (202): the pending user and the invitation, queued for
+/// `MAKE_USER_ONBOARDING_WEBHOOK_URL`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct OnboardingAccepted {
+    /// `true`.
+    pub(crate) success: bool,
+    /// Telegram's `start` parameter (base64url, 43 characters, unguessable).
+    pub(crate) correlation_id: String,
+    /// The pending user (an existing user of the tenant with this email is reused).
+    pub(crate) user_id: String,
+    /// `https://t.me/<bot>?start=<correlation_id>` when FMS_TELEGRAM_BOT is set, else null
+    /// (Make builds the link).
+    pub(crate) deep_link: Option<String>,
+    /// When the correlation id stops working (FMS_ONBOARDING_TTL_SECS after the request).
+    pub(crate) expires_at: String,
+}
+
+/// `POST /functions/v1/user-onboarding-callback`. Unknown fields are ignored.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct OnboardingCallbackBody {
+    /// The `start` parameter Telegram passed to the bot.
+    correlation_id: String,
+    /// The Telegram chat id: a string or an integer.
+    #[schema(value_type = String)]
+    chat_id: Value,
+    /// Only for the operator token (required then); a tenant key may only name its own
+    /// tenant (403 otherwise).
+    tenant_id: Option<String>,
+}
+
+/// The onboarded user (200).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct OnboardingDone {
+    /// `true`.
+    pub(crate) success: bool,
+    /// The user, `onboarding: "onboarded"`, with the bound `telegram_chat_id`.
+    pub(crate) user: UserView,
+}
+
+/// A dashboard notification.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NotificationView {
+    id: String,
+    /// `user_onboarded`, `ticket_unassigned`, `sla_breached`, `endpoint_disabled` or
+    /// `webhook_parked`.
+    kind: String,
+    message: String,
+    /// The ticket concerned, if any.
+    ticket_id: Option<String>,
+    /// The user concerned, if any.
+    user_id: Option<String>,
+    created_at: String,
+    /// Null while unread.
+    read_at: Option<String>,
+}
+
+impl NotificationView {
+    pub(crate) fn of(n: &Notification) -> Self {
+        Self {
+            id: n.id.to_string(),
+            kind: n.kind.as_str().to_owned(),
+            message: n.message.clone(),
+            ticket_id: n.ticket_id.map(|t| t.to_string()),
+            user_id: n.user_id.map(|u| u.to_string()),
+            created_at: wire_time(n.created_at),
+            read_at: n.read_at.map(wire_time),
+        }
+    }
+}
+
+/// A page of notifications, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NotificationPage {
+    pub(crate) items: Vec<NotificationView>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub(crate) next_cursor: Option<String>,
 }

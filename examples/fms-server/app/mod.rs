@@ -21,10 +21,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use fms::Fms;
-use fms::delivery::Dispatcher;
+use fms::clock::{Clock, SystemClock};
+use fms::delivery::{Dispatcher, OnboardingDispatcher};
 use fms::http::{DispatchLoop, LoopConfig, ReqwestSender, SenderConfig};
-use fms::store::TicketStore;
+use fms::onboarding::OnboardingSettings;
+use fms::{EnqueueListener, Fms};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -50,6 +51,8 @@ pub(crate) struct AppState {
     pub(crate) allow_insecure: bool,
     /// For the cron-style endpoint.
     pub(crate) dispatcher: Dispatcher,
+    /// For the cron-style endpoint: the onboarding queue.
+    pub(crate) onboarding: OnboardingDispatcher,
     /// Counters for `/metrics`.
     pub(crate) metrics: Arc<metrics::Metrics>,
 }
@@ -105,15 +108,35 @@ pub(crate) struct Running {
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     dispatch: Option<DispatchLoop>,
+    onboarding: Option<DispatchLoop>,
+    wakeups: Option<JoinHandle<()>>,
 }
 
-/// Starts serving on `listener` with `store`: the background dispatcher when
-/// `settings.dispatcher` is on, the HTTP server, and a metrics observer on both.
+/// Wakes both dispatcher loops (ticket webhooks and onboarding requests) on every commit.
+#[derive(Debug)]
+struct BothLoops(Arc<dyn EnqueueListener>, Arc<dyn EnqueueListener>);
+
+impl EnqueueListener for BothLoops {
+    fn enqueued(&self) {
+        self.0.enqueued();
+        self.1.enqueued();
+    }
+}
+
+/// Starts serving on `listener` with `store`: when `settings.dispatcher` is on, the background
+/// loops (ticket webhooks with the SLA sweeper, and onboarding requests, each on its own queue
+/// and woken on every commit, and on Postgres by other processes' commits too), the HTTP
+/// server, and a metrics observer on the ticket loop.
 pub(crate) async fn start(
     settings: &Settings,
-    store: Arc<dyn TicketStore>,
+    store: impl Into<store::ServerStore>,
     listener: TcpListener,
 ) -> Result<Running, StartError> {
+    let opened: store::ServerStore = store.into();
+    let store = Arc::clone(&opened.store);
+    settings
+        .check_onboarding()
+        .map_err(|e| StartError(e.to_string()))?;
     let addr = listener
         .local_addr()
         .map_err(|e| StartError(format!("cannot read the bound address: {e}")))?;
@@ -121,21 +144,54 @@ pub(crate) async fn start(
         SenderConfig::default().with_allow_insecure(settings.allow_insecure_webhooks),
     )
     .map_err(|e| StartError(format!("cannot build the webhook sender: {e}")))?;
+    let clock: Arc<dyn Clock> = settings
+        .clock
+        .clone()
+        .unwrap_or_else(|| Arc::new(SystemClock));
     let dispatcher = Dispatcher::new(Arc::clone(&store), Arc::new(sender))
-        .with_settings(settings.delivery.clone());
+        .with_settings(settings.delivery.clone())
+        .with_clock(Arc::clone(&clock));
+    let onboarding = OnboardingDispatcher::new(
+        dispatcher.clone(),
+        settings.onboarding_webhook_url.clone(),
+        settings.onboarding_secret.clone(),
+    );
     let metrics = Arc::new(metrics::Metrics::default());
 
-    let mut fms = Fms::new(store);
-    let dispatch = if settings.dispatcher {
+    let ttl = chrono::Duration::from_std(settings.onboarding_ttl)
+        .map_err(|e| StartError(format!("{}: {e}", config::ENV_ONBOARDING_TTL)))?;
+    let mut fms = Fms::new(store)
+        .with_clock(clock)
+        .with_onboarding(OnboardingSettings {
+            ttl,
+            bot_username: settings.telegram_bot.clone(),
+        });
+    let (dispatch, onboarding_loop, wakeups) = if settings.dispatcher {
         let observed = Arc::clone(&metrics);
+        // The sweeper's service needs no listener: the loop claims right after sweeping.
         let config = LoopConfig::default()
             .with_poll_interval(settings.poll_interval)
-            .with_observer(Arc::new(move |result| observed.batch(result)));
+            .with_observer(Arc::new(move |result| observed.batch(result)))
+            .with_sla_sweeper(fms.clone());
         let dispatch = DispatchLoop::spawn(dispatcher.clone(), config);
-        fms = fms.with_enqueue_listener(dispatch.listener());
-        Some(dispatch)
+        let onboarding_loop = DispatchLoop::spawn(
+            onboarding.clone(),
+            LoopConfig::default().with_poll_interval(settings.poll_interval),
+        );
+        let both: Arc<dyn EnqueueListener> =
+            Arc::new(BothLoops(dispatch.listener(), onboarding_loop.listener()));
+        fms = fms.with_enqueue_listener(Arc::clone(&both));
+        let wakeups = match opened.spawn_wakeups(both).await {
+            Ok(w) => w,
+            Err(e) => {
+                dispatch.shutdown().await;
+                onboarding_loop.shutdown().await;
+                return Err(StartError(e.to_string()));
+            }
+        };
+        (Some(dispatch), Some(onboarding_loop), wakeups)
     } else {
-        None
+        (None, None, None)
     };
 
     let (generated_admin_token, admin_token) = match &settings.admin_token {
@@ -150,6 +206,7 @@ pub(crate) async fn start(
         admin_token_hash: auth::hash_token(&admin_token),
         allow_insecure: settings.allow_insecure_webhooks,
         dispatcher,
+        onboarding,
         metrics,
     });
     let app = router(Arc::clone(&state));
@@ -168,12 +225,14 @@ pub(crate) async fn start(
         stop,
         server,
         dispatch,
+        onboarding: onboarding_loop,
+        wakeups,
     })
 }
 
 impl Running {
-    /// Stops gracefully: no new connections, in-flight requests finish, then the dispatcher
-    /// finishes its batch and releases unsent claims.
+    /// Stops gracefully: no new connections, in-flight requests finish, then the dispatchers
+    /// finish their batches and release unsent claims.
     pub(crate) async fn shutdown(self) {
         let _ = self.stop.send(true);
         match self.server.await {
@@ -181,8 +240,16 @@ impl Running {
             Err(e) => tracing::error!(error = %e, "server task failed"),
             Ok(Ok(())) => {}
         }
-        if let Some(dispatch) = self.dispatch {
-            dispatch.shutdown().await;
+        if let Some(wakeups) = self.wakeups {
+            wakeups.abort();
+        }
+        match (self.dispatch, self.onboarding) {
+            (Some(tickets), Some(onboarding)) => {
+                tokio::join!(tickets.shutdown(), onboarding.shutdown());
+            }
+            (Some(tickets), None) => tickets.shutdown().await,
+            (None, Some(onboarding)) => onboarding.shutdown().await,
+            (None, None) => {}
         }
     }
 }

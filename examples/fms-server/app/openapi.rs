@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::routes::{functions, ops, queue, tenants, tickets, users};
+use super::routes::{functions, notifications, onboarding, ops, queue, tenants, tickets, users};
 
 const DESCRIPTION: &str = "\
 The fms ticket library behind HTTP. The spec's functions keep their Supabase paths \
@@ -25,6 +25,19 @@ Text limits: `issue` and `comment` 4000 characters, other text 500.
 **Lists.** `{\"items\": [...], \"next_cursor\": \"...\"|null}`, newest first, `limit` 1-200 \
 (default 50), `cursor` = the previous page's `next_cursor`.
 
+**Onboarding.** `POST /functions/v1/user-onboarding-request` (202) creates a pending user \
+and an unguessable correlation id (Telegram's `start` parameter, valid for \
+FMS_ONBOARDING_TTL_SECS, 7 days by default) and queues `{event, tenant_id, user_id, email, \
+role, name, correlation_id, deep_link, expires_at}` for MAKE_USER_ONBOARDING_WEBHOOK_URL on \
+its own queue, signed like ticket webhooks (Standard Webhooks headers `webhook-id: \
+onb_<correlation_id>`, `webhook-timestamp`, `webhook-signature`) with \
+FMS_ONBOARDING_WEBHOOK_SECRET, unsigned when that is unset. \
+`POST /functions/v1/user-onboarding-callback` binds the chat: 200 (also for the same chat \
+again), 404 unknown, 409 another chat or a chat id of another user, 410 expired.
+
+**Notifications.** Stored per tenant for its admins' dashboard: `user_onboarded`, \
+`ticket_unassigned`, `sla_breached`, `endpoint_disabled`, `webhook_parked`.
+
 **Rules.** A new tenant has the default SLA targets (critical 1 h / 4 h, high 4 h / 24 h, \
 medium 8 h / 72 h, low 24 h / 120 h) and the default allocation (least-loaded active executor \
 whose skills cover the category); the rule set format is in docs/rules.md.";
@@ -34,12 +47,14 @@ whose skills cover the category); the rule set format is in docs/rules.md.";
     info(title = "fms-server", description = DESCRIPTION),
     paths(
         functions::intake, functions::run_dispatcher,
+        onboarding::request, onboarding::callback,
         tenants::create, tenants::show, tenants::update, tenants::rules, tenants::put_rules,
         tenants::dry_run,
         users::create, users::show, users::update,
         tickets::show, tickets::list, tickets::add_activity, tickets::change_status,
         tickets::assign,
         queue::list, queue::replay, queue::skip,
+        notifications::list, notifications::read,
         ops::healthz, ops::metrics, ops::openapi,
     ),
     modifiers(&Bearer),

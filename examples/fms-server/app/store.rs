@@ -2,16 +2,59 @@
 
 use std::sync::Arc;
 
+use fms::EnqueueListener;
 use fms::sqlite::SqliteStore;
 use fms::store::TicketStore;
+use tokio::task::JoinHandle;
 
 use super::config::ConfigError;
+
+/// An opened store, and (on Postgres) what it needs for cross-process wake-ups.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerStore {
+    /// The store.
+    pub(crate) store: Arc<dyn TicketStore>,
+    /// The same store as Postgres, for LISTEN/NOTIFY.
+    #[cfg(feature = "postgres")]
+    pub(crate) postgres: Option<fms::postgres::PgStore>,
+}
+
+impl From<Arc<dyn TicketStore>> for ServerStore {
+    fn from(store: Arc<dyn TicketStore>) -> Self {
+        Self {
+            store,
+            #[cfg(feature = "postgres")]
+            postgres: None,
+        }
+    }
+}
+
+impl ServerStore {
+    /// On Postgres, forwards the NOTIFY that other processes' commits raise to `listener`
+    /// (the dispatcher loops' wake-up) from a background task, so rows queued by another
+    /// server are delivered at once instead of at the next poll. `None` on SQLite (one process
+    /// per file: its own commits already wake the loops) or with notifications off.
+    pub(crate) async fn spawn_wakeups(
+        &self,
+        listener: Arc<dyn EnqueueListener>,
+    ) -> Result<Option<JoinHandle<()>>, ConfigError> {
+        #[cfg(feature = "postgres")]
+        if let Some(pg) = &self.postgres {
+            return pg
+                .spawn_notify_forwarder(listener)
+                .await
+                .map_err(|e| ConfigError(format!("cannot LISTEN on Postgres: {e}")));
+        }
+        let _ = listener;
+        Ok(None)
+    }
+}
 
 /// Opens the store `url` names: `sqlite://PATH` (relative), `sqlite:///ABS/PATH`,
 /// `sqlite:PATH`, `sqlite::memory:` (created and migrated when missing), or `postgres://...`
 /// (connected, then migrated explicitly; needs the facade's `postgres` feature:
 /// `cargo run --release --example fms-server --features postgres`).
-pub(crate) async fn open_store(url: &str) -> Result<Arc<dyn TicketStore>, ConfigError> {
+pub(crate) async fn open_store(url: &str) -> Result<ServerStore, ConfigError> {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
         return open_postgres(url, None).await;
@@ -36,7 +79,8 @@ pub(crate) async fn open_store(url: &str) -> Result<Arc<dyn TicketStore>, Config
         )));
     };
     let store = store.map_err(|e| ConfigError(format!("cannot open the database {url:?}: {e}")))?;
-    Ok(Arc::new(store))
+    let store: Arc<dyn TicketStore> = Arc::new(store);
+    Ok(store.into())
 }
 
 /// Connects to Postgres (in `schema` when given) and applies the migrations.
@@ -44,7 +88,7 @@ pub(crate) async fn open_store(url: &str) -> Result<Arc<dyn TicketStore>, Config
 pub(crate) async fn open_postgres(
     url: &str,
     schema: Option<&str>,
-) -> Result<Arc<dyn TicketStore>, ConfigError> {
+) -> Result<ServerStore, ConfigError> {
     use fms::postgres::{PgStore, PgStoreOptions};
     let mut options = PgStoreOptions::default();
     if let Some(schema) = schema {
@@ -57,7 +101,10 @@ pub(crate) async fn open_postgres(
         .migrate()
         .await
         .map_err(|e| ConfigError(format!("cannot migrate the Postgres schema: {e}")))?;
-    Ok(Arc::new(store))
+    Ok(ServerStore {
+        store: Arc::new(store.clone()),
+        postgres: Some(store),
+    })
 }
 
 /// Without the `postgres` feature: a clear start-up error.
@@ -65,7 +112,7 @@ pub(crate) async fn open_postgres(
 pub(crate) async fn open_postgres(
     _url: &str,
     _schema: Option<&str>,
-) -> Result<Arc<dyn TicketStore>, ConfigError> {
+) -> Result<ServerStore, ConfigError> {
     Err(ConfigError(
         "DATABASE_URL names Postgres, but this build has no Postgres support: run with \
          `--features postgres`, or use sqlite://PATH"

@@ -1,5 +1,6 @@
 //! The spec's functions, on the spec's paths: the intake (`telegram-webhook`) and the
-//! cron-style dispatcher (`ticket-activity-webhook`).
+//! cron-style dispatcher (`ticket-activity-webhook`). Onboarding's two functions are in
+//! `onboarding.rs`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,7 +11,7 @@ use axum::{Json, Router};
 use crate::app::Shared;
 use crate::app::auth::Caller;
 use crate::app::body::{self, JsonBody};
-use crate::app::dto::{BatchAnswer, IntakeAnswer};
+use crate::app::dto::{BatchAnswer, BatchCounts, IntakeAnswer};
 use crate::app::error::{ApiError, ErrorBody};
 
 pub(crate) fn router() -> Router<Shared> {
@@ -72,7 +73,8 @@ pub(crate) async fn intake(
     }))
 }
 
-/// Runs one dispatcher batch now (the spec's cron entry point).
+/// Runs the SLA sweeper, one ticket webhook batch and one onboarding batch now (the spec's
+/// cron entry point; with FMS_DISPATCHER=off, the only way anything is delivered).
 #[utoipa::path(
     post, path = "/functions/v1/ticket-activity-webhook", tag = "spec functions",
     request_body(content = Object, description = "`{}` (or an empty body)"),
@@ -92,9 +94,23 @@ pub(crate) async fn run_dispatcher(
     if !raw.iter().all(u8::is_ascii_whitespace) {
         body::object(&body::parse(&raw)?)?;
     }
+    // Up to 100 tickets per call, as the background loop does per round; sweeper errors
+    // are logged and the batches still run.
+    let sla_events = match state.fms.sweep_sla(100).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "SLA sweep failed");
+            0
+        }
+    };
     let result = state.dispatcher.run_batch().await;
     state.metrics.batch(&result);
     let report = result.map_err(|e| ApiError::internal(&e))?;
+    let onboarding = state
+        .onboarding
+        .run_batch()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(Json(BatchAnswer {
         success: true,
         claimed: report.claimed,
@@ -102,5 +118,13 @@ pub(crate) async fn run_dispatcher(
         retried: report.retried,
         skipped: report.skipped,
         parked: report.parked,
+        sla_events,
+        onboarding: BatchCounts {
+            claimed: onboarding.claimed,
+            delivered: onboarding.delivered,
+            retried: onboarding.retried,
+            skipped: onboarding.skipped,
+            parked: onboarding.parked,
+        },
     }))
 }

@@ -2,6 +2,8 @@
 //! area (onboarding, notifications) is one more module and one more `.merge(...)` line.
 
 pub(crate) mod functions;
+pub(crate) mod notifications;
+pub(crate) mod onboarding;
 pub(crate) mod ops;
 pub(crate) mod queue;
 pub(crate) mod tenants;
@@ -16,6 +18,8 @@ use super::Shared;
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
         .merge(functions::router())
+        .merge(onboarding::router())
+        .merge(notifications::router())
         .merge(tenants::router())
         .merge(users::router())
         .merge(tickets::router())

@@ -114,7 +114,10 @@ pub(crate) fn encode_cursor(at: DateTime<Utc>, id: impl std::fmt::Display) -> St
     URL_SAFE_NO_PAD.encode(format!("{}:{id}", at.timestamp_millis()))
 }
 
-fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, TicketId), ApiError> {
+/// Reads a cursor of [`encode_cursor`]; anything else is `invalid_field` `cursor`.
+pub(crate) fn decode_cursor<T: std::str::FromStr>(
+    raw: &str,
+) -> Result<(DateTime<Utc>, T), ApiError> {
     let bad = || ApiError::invalid("cursor", "not a cursor this server returned");
     let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
