@@ -13,7 +13,8 @@
 //!     as if on another host; its commit included) to the POST arriving at the receiver;
 //!     p50/p99 (target p99 < 50 ms).
 //!
-//! Runs alternate library/raw; medians are printed. Run:
+//! Runs alternate library/raw; medians are printed. `FMS_BENCH_ONLY=ingest|deliveries|wakeup`
+//! runs one part. Run:
 //! `FMS_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
 //!  cargo bench --bench postgres --features postgres,http`.
 
@@ -61,10 +62,19 @@ fn main() {
         if postgres_support::database_url().is_none() {
             return;
         }
-        ingest(1, INTAKES_1).await;
-        ingest(8, INTAKES_8).await;
-        deliveries().await;
-        wakeup().await;
+        // `FMS_BENCH_ONLY=ingest|deliveries|wakeup` runs one part (while iterating).
+        let only = std::env::var("FMS_BENCH_ONLY").unwrap_or_default();
+        let part = |name: &str| only.is_empty() || only == name;
+        if part("ingest") {
+            ingest(1, INTAKES_1).await;
+            ingest(8, INTAKES_8).await;
+        }
+        if part("deliveries") {
+            deliveries().await;
+        }
+        if part("wakeup") {
+            wakeup().await;
+        }
     });
 }
 

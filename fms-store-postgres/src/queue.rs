@@ -13,37 +13,28 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::row::{BreakerRow, ClaimRow, at};
+use crate::row::{BreakerRow, ClaimRow, at, parts_columns};
 use crate::tickets::queue_entry;
 
 /// The claim, in one statement:
 /// - `cand`: due rows (pending, or leased with an expired lease) that are the head of their
 ///   ticket's line (no earlier row of the ticket is still in the hot table: every row there
-///   is undone) on an endpoint the breaker admits, locked with `SKIP LOCKED` so concurrent
-///   dispatchers take disjoint rows;
+///   is undone) on an endpoint the breaker admits, earliest first, locked with `SKIP LOCKED`
+///   so concurrent dispatchers take disjoint rows; the SQL function
+///   `ticket_webhook_claimable` (migration 0003), which pins the plan that stops after
+///   `$2` rows (a generic plan would probe every due row);
 /// - `probes`: for an endpoint due a probe, its first candidate takes the probe slot; the
 ///   conditional `UPDATE` re-checks the tenant row under its lock, so of two dispatchers
 ///   racing for the same probe only one wins;
 /// - `picked`: rows of healthy endpoints, and the probe rows that won their slot;
 /// - `leased`: the lease (state, fencing token, expiry, first attempt);
-/// - then each leased row with everything its payload needs.
-const CLAIM: &str = "
+/// - then each leased row with everything its payload needs, as plain columns.
+const CLAIM: &str = concat!(
+    "
 WITH cand AS (
-    SELECT q.id, q.tenant_id, q.next_attempt_at,
-           (t.automation_webhook_url IS NOT NULL AND t.endpoint_paused_until IS NOT NULL)
-               AS probe
-    FROM ticket_webhook_queue q JOIN tenants t ON t.id = q.tenant_id
-    WHERE q.state IN ('pending', 'leased') AND q.next_attempt_at <= $1
-      AND NOT EXISTS (
-          SELECT 1 FROM ticket_webhook_queue e
-          WHERE e.ticket_id = q.ticket_id AND e.sequence < q.sequence)
-      AND (t.automation_webhook_url IS NULL OR (
-               t.endpoint_disabled_at IS NULL
-           AND (t.endpoint_probe_until IS NULL OR t.endpoint_probe_until <= $1)
-           AND (t.endpoint_paused_until IS NULL OR t.endpoint_paused_until <= $1)))
-    ORDER BY q.next_attempt_at, q.id
-    LIMIT $2
-    FOR UPDATE OF q SKIP LOCKED
+    SELECT cand_id AS id, cand_tenant_id AS tenant_id, cand_next_attempt_at AS next_attempt_at,
+           cand_probe AS probe
+    FROM ticket_webhook_claimable($1, $2)
 ), ranked AS (
     SELECT id, tenant_id, next_attempt_at, probe,
            row_number() OVER (PARTITION BY tenant_id ORDER BY next_attempt_at, id) AS rn
@@ -64,12 +55,12 @@ WITH cand AS (
     UPDATE ticket_webhook_queue q
     SET state = 'leased', lease_token = q.lease_token + 1, next_attempt_at = $3,
         first_attempt_at = COALESCE(q.first_attempt_at, $1)
-    FROM picked p WHERE q.id = p.id
+    WHERE q.id = ANY (ARRAY(SELECT id FROM picked))
     RETURNING q.*
 )
-SELECT to_jsonb(l) AS entry, to_jsonb(tk) AS ticket, to_jsonb(a) AS activity,
-       to_jsonb(tn) AS tenant, to_jsonb(c) AS complainant, to_jsonb(x) AS executor,
-       to_jsonb(au) AS author,
+SELECT ",
+    parts_columns!("l"),
+    ",
        l.lease_token, l.first_attempt_at,
        tn.endpoint_failures, tn.endpoint_paused_until,
        COALESCE(p.endpoint_probe_until, tn.endpoint_probe_until) AS endpoint_probe_until,
@@ -82,7 +73,8 @@ JOIN users c ON c.id = tk.complainant_id
 LEFT JOIN users x ON x.id = l.snap_executor_id
 LEFT JOIN users au ON au.id = a.created_by
 LEFT JOIN probes p ON p.id = l.tenant_id
-ORDER BY l.id";
+ORDER BY l.id"
+);
 
 pub(crate) async fn claim(pool: &PgPool, o: &ClaimOptions) -> Result<Vec<Claim>> {
     let now = at(o.now);

@@ -19,7 +19,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::error::{Error, Result};
 use crate::notifications::notes_json;
-use crate::row::{ActivityRow, PartsRow, QueueRow, TicketRow, at};
+use crate::row::{ActivityRow, PartsRow, QueueRow, TicketRow, at, parts_columns};
 
 /// The create statement. The key insert runs first (everything else depends on it), then the
 /// cursor compare-and-set, then the counter, the ticket and the first activity; each part
@@ -426,10 +426,11 @@ pub(crate) async fn queue_entry(pool: &PgPool, id: QueueEntryId) -> Result<Queue
 }
 
 /// A queue row (wherever it is) with its ticket, activity, tenant and users.
-const PARTS: &str = "
-SELECT to_jsonb(q) AS entry, to_jsonb(tk) AS ticket, to_jsonb(a) AS activity,
-       to_jsonb(tn) AS tenant, to_jsonb(c) AS complainant, to_jsonb(x) AS executor,
-       to_jsonb(au) AS author
+const PARTS: &str = concat!(
+    "
+SELECT ",
+    parts_columns!("q"),
+    "
 FROM ticket_webhook_rows q
 JOIN tickets tk ON tk.id = q.ticket_id
 JOIN ticket_activities a ON a.id = q.activity_id
@@ -437,7 +438,8 @@ JOIN tenants tn ON tn.id = q.tenant_id
 JOIN users c ON c.id = tk.complainant_id
 LEFT JOIN users x ON x.id = q.snap_executor_id
 LEFT JOIN users au ON au.id = a.created_by
-WHERE q.id = $1";
+WHERE q.id = $1"
+);
 
 pub(crate) async fn payload_parts(pool: &PgPool, id: QueueEntryId) -> Result<PayloadParts> {
     let row = sqlx::query_as::<_, PartsRow>(PARTS)
