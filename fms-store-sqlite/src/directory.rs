@@ -3,7 +3,7 @@
 use fms_core::ids::{TenantId, UserId};
 use fms_core::tenant::{Tenant, TenantPatch};
 use fms_core::user::{Role, User, UserPatch};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Result};
 use crate::row::{self, TENANT_COLUMNS, USER_COLUMNS, ms};
@@ -35,7 +35,7 @@ pub(crate) fn tenant(c: &Connection, id: TenantId) -> Result<Tenant> {
 }
 
 pub(crate) fn update_tenant(c: &mut Connection, id: TenantId, p: &TenantPatch) -> Result<Tenant> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.savepoint()?;
     let mut t = tenant(&tx, id)?;
     if let Some(name) = &p.name {
         t.name = name.clone();
@@ -128,7 +128,7 @@ pub(crate) fn user_by_chat_id(
 }
 
 pub(crate) fn update_user(c: &mut Connection, id: UserId, p: &UserPatch) -> Result<User> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.savepoint()?;
     let mut u = user(&tx, id)?;
     if let Some(v) = &p.name {
         u.name = v.clone();

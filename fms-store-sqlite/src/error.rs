@@ -16,8 +16,10 @@ pub(crate) enum Error {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
-    #[error("the blocking task failed")]
-    Join(#[from] tokio::task::JoinError),
+    #[error("the commit failed: {0}")]
+    Commit(String),
+    #[error("the database thread is gone")]
+    Closed,
 }
 
 impl From<Error> for StoreError {

@@ -1,11 +1,13 @@
 //! fms-store-sqlite: the [`TicketStore`] of fms on SQLite, the embedded default.
 //!
-//! SQLite is bundled (no system library needed). The store owns one connection; every call
-//! runs on tokio's blocking pool (`spawn_blocking`), so it never blocks the async runtime
-//! (a tokio runtime is required). Writes use `BEGIN IMMEDIATE`: SQLite has one writer at a
-//! time, and taking the write lock up front turns would-be deadlocks into short waits
-//! (bounded by `busy_timeout`). Files are opened in WAL mode with `synchronous = FULL`, so a
-//! committed activity and its queue row survive a power cut.
+//! SQLite is bundled (no system library needed). The store owns one connection on a thread
+//! of its own; calls are sent to it and awaited, so they never block the async runtime (any
+//! async runtime works). SQLite has one writer at a time anyway, so the thread uses that:
+//! the calls waiting in its queue run together in one `BEGIN IMMEDIATE ... COMMIT` (group
+//! commit), each in its own savepoint so a failing call rolls back alone, and every caller
+//! is answered only after the commit. Files are opened in WAL mode with
+//! `synchronous = FULL`, so a committed activity and its queue row survive a power cut, and
+//! concurrent callers share the fsync.
 //!
 //! The outbox is a trigger, as in the spec: an `AFTER INSERT` trigger on `ticket_activities`
 //! bumps the ticket's counter and writes the `ticket_webhook_queue` row with the next
@@ -36,9 +38,10 @@ mod row;
 mod rules;
 mod schema;
 mod tickets;
+mod writer;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -65,10 +68,10 @@ use rusqlite::Connection;
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The SQLite store. Cheap to clone (clones share the connection).
+/// The SQLite store. Cheap to clone (clones share the connection and its thread).
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    writer: writer::Writer,
     label: Arc<str>,
 }
 
@@ -107,8 +110,12 @@ impl SqliteStore {
             Ok(())
         };
         init()?;
+        let writer = writer::Writer::spawn(conn, &label).map_err(|e| StoreError::Backend {
+            backend: "sqlite",
+            source: Box::new(e),
+        })?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            writer,
             label: label.into(),
         })
     }
@@ -119,22 +126,13 @@ impl SqliteStore {
             .await
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Runs `f` on the connection's thread (group commit, see `writer.rs`).
     async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> error::Result<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        let joined = tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut guard)
-        })
-        .await;
-        match joined {
-            Ok(result) => result.map_err(StoreError::from),
-            Err(join) => Err(error::Error::from(join).into()),
-        }
+        self.writer.call(f).await.map_err(StoreError::from)
     }
 }
 

@@ -113,7 +113,7 @@ pub(crate) fn mark_read(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Notification> {
-    let tx = c.transaction()?;
+    let tx = c.savepoint()?;
     let tenant = tenant.map(|t| t.to_string());
     tx.prepare_cached(
         "UPDATE notifications SET read_at = COALESCE(read_at, ?2) \

@@ -7,7 +7,7 @@ use fms_core::onboarding::Invitation;
 use fms_core::queue::{ClaimOptions, Completion, CompletionEffect};
 use fms_core::store::{CompleteInvitation, NewInvitation, OnboardingClaim, OnboardingEntry};
 use fms_core::user::User;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::directory;
 use crate::error::{Error, Result};
@@ -26,7 +26,7 @@ const ENTRY_COLUMNS: &str = "id, tenant_id, correlation_id, state, attempts, nex
      last_status_code, last_error, created_at";
 
 pub(crate) fn create(c: &mut Connection, new: &NewInvitation) -> Result<User> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.savepoint()?;
     let inv = &new.invitation;
     let existing = tx
         .prepare_cached(&format!(
@@ -109,7 +109,7 @@ pub(crate) fn invitation(c: &Connection, correlation_id: &str) -> Result<Invitat
 }
 
 pub(crate) fn complete(c: &mut Connection, done: &CompleteInvitation) -> Result<User> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.savepoint()?;
     let inv = invitation(&tx, &done.correlation_id)?;
     let n = tx
         .prepare_cached(
@@ -176,7 +176,7 @@ pub(crate) fn entries(
 }
 
 pub(crate) fn claim(c: &mut Connection, o: &ClaimOptions) -> Result<Vec<OnboardingClaim>> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.savepoint()?;
     let now = ms(o.now);
     let lease_end = ms(o.now + o.lease);
     let breaker = breaker(&tx)?;

@@ -7,7 +7,7 @@ use fms_core::ids::{QueueEntryId, TenantId};
 use fms_core::queue::{
     Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueState, Resolution,
 };
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Result};
 use crate::row::{self, ms};
@@ -38,7 +38,7 @@ ORDER BY next_attempt_at, id
 LIMIT ?2";
 
 pub(crate) fn claim(c: &mut Connection, o: &ClaimOptions) -> Result<Vec<Claim>> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.savepoint()?;
     let now = ms(o.now);
     let lease_end = ms(o.now + o.lease);
     let picked: Vec<(i64, String, bool)> = tx
@@ -104,7 +104,7 @@ pub(crate) fn finish(
     done: &Completion,
     endpoint: Option<&str>,
 ) -> Result<CompletionEffect> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.savepoint()?;
     let now = ms(done.now);
     let (state, next, finished) = match done.resolution {
         Resolution::Delivered => ("delivered", None, Some(now)),
@@ -191,7 +191,7 @@ fn operator_move(
     now: DateTime<Utc>,
     refusal: &str,
 ) -> Result<QueueEntry> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.savepoint()?;
     queue_entry(&tx, id)?;
     if tx.prepare_cached(sql)?.execute(params![id.0, ms(now)])? == 0 {
         return Err(Error::Conflict(refusal.to_owned()));
@@ -206,7 +206,7 @@ pub(crate) fn endpoint_state(c: &Connection, tenant: TenantId) -> Result<Breaker
 }
 
 pub(crate) fn reset_endpoint(c: &mut Connection, tenant: TenantId) -> Result<()> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.savepoint()?;
     let id = tenant.to_string();
     breaker(&tx, &id)?;
     save_breaker(&tx, &id, &BreakerState::default())?;
@@ -218,7 +218,7 @@ fn breaker(c: &Connection, tenant: &str) -> Result<BreakerState> {
     breaker_of(c, &TICKET_QUEUE, tenant)?.ok_or(Error::NotFound("tenant"))
 }
 
-fn save_breaker(tx: &Transaction<'_>, tenant: &str, s: &BreakerState) -> Result<()> {
+fn save_breaker(tx: &Connection, tenant: &str, s: &BreakerState) -> Result<()> {
     save_breaker_of(tx, &TICKET_QUEUE, tenant, s)
 }
 
@@ -238,7 +238,7 @@ pub(crate) fn breaker_of(
 }
 
 pub(crate) fn save_breaker_of(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     q: &QueueTables,
     key: &str,
     s: &BreakerState,

@@ -7,7 +7,7 @@ use fms_core::decision::CursorUpdate;
 use fms_core::ids::{TenantId, UserId};
 use fms_core::rules::{BusinessCalendar, Candidate, RuleSet};
 use fms_core::store::IntakeContext;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::directory::{tenant, user_by_chat_id};
 use crate::error::{Error, Result};
@@ -19,7 +19,7 @@ pub(crate) fn intake_context(
     chat_id: &str,
 ) -> Result<IntakeContext> {
     // One read transaction, so the pieces are consistent with each other.
-    let tx = c.transaction()?;
+    let tx = c.savepoint()?;
     let tenant = tenant(&tx, t)?;
     let id = t.to_string();
     let context = IntakeContext {
@@ -75,7 +75,7 @@ fn cursors(c: &Connection, tenant: &str) -> Result<BTreeMap<String, UserId>> {
 
 /// Moves a pool's cursor from `previous` to `next`, or fails with `Conflict` if another
 /// intake moved it first.
-pub(crate) fn move_cursor(tx: &Transaction<'_>, tenant: &str, cursor: &CursorUpdate) -> Result<()> {
+pub(crate) fn move_cursor(tx: &Connection, tenant: &str, cursor: &CursorUpdate) -> Result<()> {
     let current: Option<String> = tx
         .prepare_cached(
             "SELECT user_id FROM round_robin_cursors WHERE tenant_id = ?1 AND pool = ?2",
@@ -97,7 +97,7 @@ pub(crate) fn move_cursor(tx: &Transaction<'_>, tenant: &str, cursor: &CursorUpd
 }
 
 pub(crate) fn save_rules(c: &mut Connection, t: TenantId, rules: &RuleSet) -> Result<()> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.savepoint()?;
     tenant(&tx, t)?;
     tx.prepare_cached(
         "INSERT INTO tenant_rule_sets (tenant_id, version, body) VALUES (?1, ?2, ?3)",

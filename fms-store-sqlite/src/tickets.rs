@@ -6,14 +6,14 @@ use fms_core::payload::PayloadParts;
 use fms_core::queue::{QueueEntry, QueueQuery};
 use fms_core::store::{CreateTicket, CreatedTicket, Step, TicketChange, TicketQuery};
 use fms_core::ticket::{Status, Ticket, format_ticket_number};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::directory;
 use crate::error::{Error, Result};
 use crate::row::{self, ACTIVITY_COLUMNS, QUEUE_COLUMNS, TICKET_COLUMNS, ms};
 
 pub(crate) fn create_ticket(c: &mut Connection, new: &CreateTicket) -> Result<CreatedTicket> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.savepoint()?;
     let tenant_id = new.tenant_id.to_string();
     if let Some(key) = &new.idempotency_key {
         let first: Option<String> = tx
@@ -113,7 +113,7 @@ pub(crate) fn create_ticket(c: &mut Connection, new: &CreateTicket) -> Result<Cr
 }
 
 pub(crate) fn change_ticket(c: &mut Connection, change: &TicketChange) -> Result<Ticket> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.savepoint()?;
     let version: i64 = tx
         .prepare_cached("SELECT version FROM tickets WHERE id = ?1")?
         .query_row([change.ticket_id.to_string()], |r| r.get(0))
@@ -134,7 +134,7 @@ pub(crate) fn change_ticket(c: &mut Connection, change: &TicketChange) -> Result
 }
 
 /// Applies the step's ticket update, then inserts its activity (the trigger queues it).
-fn apply_step(tx: &Transaction<'_>, ticket_id: TicketId, step: &Step) -> Result<()> {
+fn apply_step(tx: &Connection, ticket_id: TicketId, step: &Step) -> Result<()> {
     let id = ticket_id.to_string();
     let u = &step.update;
     if !u.is_empty() {

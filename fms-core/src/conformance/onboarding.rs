@@ -173,10 +173,14 @@ pub async fn onboarding_callback_outcomes(s: &Subject) {
 /// Notifications: an unassigned ticket notifies the admins; lists are newest first, scoped
 /// to the tenant and to the recipient; unread filter; marking read keeps the first time.
 pub async fn notifications_are_scoped_listed_and_marked_read(s: &Subject) {
+    let clock = clock();
     let f = Fixture::new(s).await;
     let g = Fixture::named(s, "Other tenant").await;
-    let t1 = f.ingest().await; // nobody covers HVAC: unassigned
-    let t2 = f.ingest().await;
+    let fms = f.fms.clone().with_clock(clock.clone());
+    // Nobody covers HVAC: both are unassigned, a second apart.
+    let t1 = fms.ingest(&f.body(), None).await.unwrap().ticket;
+    clock.advance(Duration::seconds(1));
+    let t2 = fms.ingest(&f.body(), None).await.unwrap().ticket;
     let notes = f.fms.notifications(&all_notifications(&f)).await.unwrap();
     assert_eq!(notes.len(), 2);
     assert!(
