@@ -135,8 +135,13 @@ CREATE TABLE ticket_webhook_queue (
     snap_resolution_due_at  INTEGER,
     UNIQUE (ticket_id, sequence)
 );
+-- Claims walk this in (next_attempt_at, id) order (the rowid is the last key column) and
+-- stop at the batch size.
 CREATE INDEX ticket_webhook_queue_open ON ticket_webhook_queue (next_attempt_at)
     WHERE state IN ('pending', 'leased');
+-- The head-of-line check looks only at a ticket's undone rows.
+CREATE INDEX ticket_webhook_queue_undone ON ticket_webhook_queue (ticket_id, sequence)
+    WHERE state IN ('pending', 'leased', 'parked');
 CREATE INDEX ticket_webhook_queue_tenant ON ticket_webhook_queue (tenant_id, id DESC);
 
 CREATE TABLE idempotency_keys (

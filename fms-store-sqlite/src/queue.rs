@@ -13,28 +13,26 @@ use crate::error::{Error, Result};
 use crate::row::{self, ms};
 use crate::tickets::{parts_of, queue_entry};
 
-/// Due rows that may be claimed now: pending (or with an expired lease), due, head of their
-/// ticket's line, on an endpoint the breaker admits. Rows of an endpoint due a probe are
-/// limited to one (`rn = 1`). Tenants without a URL are always admitted: their rows are
-/// skipped, never sent.
+/// Due rows that may be claimed now: pending (or with an expired lease: a leased row's
+/// `next_attempt_at` is its lease's end), due, head of their ticket's line, on an endpoint the
+/// breaker admits (tenants without a URL are always admitted: their rows are skipped, never
+/// sent), in due order. The plan walks the partial due index in order and stops at the limit
+/// (no sort, no window over the backlog); `probe` marks rows of an endpoint due a probe, of
+/// which the caller keeps one per tenant.
 const CLAIMABLE: &str = "
-SELECT id, tenant_id, probe FROM (
-    SELECT q.id, q.tenant_id, q.next_attempt_at,
-           (t.automation_webhook_url IS NOT NULL AND t.endpoint_paused_until IS NOT NULL) AS probe,
-           ROW_NUMBER() OVER (PARTITION BY q.tenant_id ORDER BY q.next_attempt_at, q.id) AS rn
-    FROM ticket_webhook_queue q JOIN tenants t ON t.id = q.tenant_id
-    WHERE q.state IN ('pending', 'leased') AND q.next_attempt_at <= ?1
-      AND NOT EXISTS (
-          SELECT 1 FROM ticket_webhook_queue e
-          WHERE e.ticket_id = q.ticket_id AND e.sequence < q.sequence
-            AND e.state IN ('pending', 'leased', 'parked'))
-      AND (t.automation_webhook_url IS NULL OR (
-               t.endpoint_disabled_at IS NULL
-           AND (t.endpoint_probe_until IS NULL OR t.endpoint_probe_until <= ?1)
-           AND (t.endpoint_paused_until IS NULL OR t.endpoint_paused_until <= ?1)))
-)
-WHERE probe = 0 OR rn = 1
-ORDER BY next_attempt_at, id
+SELECT q.id, q.tenant_id,
+       (t.automation_webhook_url IS NOT NULL AND t.endpoint_paused_until IS NOT NULL) AS probe
+FROM ticket_webhook_queue q JOIN tenants t ON t.id = q.tenant_id
+WHERE q.state IN ('pending', 'leased') AND q.next_attempt_at <= ?1
+  AND NOT EXISTS (
+      SELECT 1 FROM ticket_webhook_queue e
+      WHERE e.ticket_id = q.ticket_id AND e.sequence < q.sequence
+        AND e.state IN ('pending', 'leased', 'parked'))
+  AND (t.automation_webhook_url IS NULL OR (
+           t.endpoint_disabled_at IS NULL
+       AND (t.endpoint_probe_until IS NULL OR t.endpoint_probe_until <= ?1)
+       AND (t.endpoint_paused_until IS NULL OR t.endpoint_paused_until <= ?1)))
+ORDER BY q.next_attempt_at, q.id
 LIMIT ?2";
 
 pub(crate) fn claim(c: &mut Connection, o: &ClaimOptions) -> Result<Vec<Claim>> {
@@ -48,8 +46,13 @@ pub(crate) fn claim(c: &mut Connection, o: &ClaimOptions) -> Result<Vec<Claim>> 
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut claims = Vec::with_capacity(picked.len());
+    let mut probing = std::collections::HashSet::new();
     for (id, tenant, probe) in picked {
         if probe {
+            // One probe per recovering endpoint; its other rows wait for the outcome.
+            if !probing.insert(tenant.clone()) {
+                continue;
+            }
             tx.prepare_cached("UPDATE tenants SET endpoint_probe_until = ?2 WHERE id = ?1")?
                 .execute(params![tenant, lease_end])?;
         }
