@@ -35,7 +35,23 @@ pub fn validate_secret_list(secrets: &str) -> Result<(), String> {
 
 /// Standard base64 with padding (RFC 4648 section 4).
 fn base64_standard(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    base64(
+        input,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        true,
+    )
+}
+
+/// URL-safe base64 without padding (RFC 4648 section 5).
+pub(crate) fn base64_url(input: &[u8]) -> String {
+    base64(
+        input,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+        false,
+    )
+}
+
+fn base64(input: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
         let b = [
@@ -46,8 +62,8 @@ fn base64_standard(input: &[u8]) -> String {
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
+                out.push(char::from(alphabet[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else if pad {
                 out.push('=');
             }
         }
@@ -71,7 +87,15 @@ mod tests {
             ("foobar", "Zm9vYmFy"),
         ] {
             assert_eq!(base64_standard(input.as_bytes()), expected);
+            assert_eq!(
+                base64_url(input.as_bytes()),
+                expected
+                    .trim_end_matches('=')
+                    .replace('+', "-")
+                    .replace('/', "_")
+            );
         }
+        assert_eq!(base64_url(&[0xfb, 0xff]), "-_8");
     }
 
     #[test]
