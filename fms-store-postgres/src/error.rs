@@ -1,6 +1,8 @@
 //! The adapter's private error, mapped into [`StoreError`] at the port by SQLSTATE class and
 //! sqlx error kind. `sqlx::Error` never crosses it.
 
+use std::sync::Arc;
+
 use fms_core::store::StoreError;
 use sqlx::error::ErrorKind;
 
@@ -10,6 +12,9 @@ const BACKEND: &str = "postgres";
 pub(crate) enum Error {
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
+    /// One statement's error, shared by the calls it served (the completion combiner).
+    #[error(transparent)]
+    Shared(Arc<sqlx::Error>),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored json is invalid")]
@@ -38,40 +43,61 @@ impl From<Error> for StoreError {
         match e {
             Error::NotFound(what) => StoreError::NotFound { what },
             Error::Conflict(reason) => StoreError::Conflict { reason },
-            Error::Sqlx(sqlx::Error::RowNotFound) => StoreError::NotFound { what: "row" },
-            Error::Sqlx(sqlx::Error::Database(db)) => {
-                let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-                match db.kind() {
-                    ErrorKind::UniqueViolation => StoreError::Conflict {
-                        reason: "a row with the same unique key exists".into(),
-                    },
-                    ErrorKind::ForeignKeyViolation => StoreError::Invalid {
-                        reason: "a referenced row does not exist".into(),
-                    },
-                    _ if retryable(&code) => StoreError::Unavailable {
-                        backend: BACKEND,
-                        source: Box::new(sqlx::Error::Database(db)),
-                    },
-                    _ => StoreError::Backend {
-                        backend: BACKEND,
-                        source: Box::new(sqlx::Error::Database(db)),
-                    },
-                }
-            }
-            Error::Sqlx(
-                e @ (sqlx::Error::Io(_)
-                | sqlx::Error::Tls(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::WorkerCrashed
-                | sqlx::Error::Protocol(_)),
-            ) => StoreError::Unavailable {
-                backend: BACKEND,
-                source: Box::new(e),
-            },
+            Error::Sqlx(e) => Kind::of(&e).with(Box::new(e)),
+            Error::Shared(e) => Kind::of(&e).with(Box::new(e)),
             other => StoreError::Backend {
                 backend: BACKEND,
                 source: Box::new(other),
+            },
+        }
+    }
+}
+
+/// What a sqlx error means at the port.
+enum Kind {
+    NotFound,
+    Unique,
+    ForeignKey,
+    Unavailable,
+    Backend,
+}
+
+impl Kind {
+    fn of(e: &sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => Kind::NotFound,
+            sqlx::Error::Database(db) => match db.kind() {
+                ErrorKind::UniqueViolation => Kind::Unique,
+                ErrorKind::ForeignKeyViolation => Kind::ForeignKey,
+                _ if db.code().is_some_and(|c| retryable(&c)) => Kind::Unavailable,
+                _ => Kind::Backend,
+            },
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => Kind::Unavailable,
+            _ => Kind::Backend,
+        }
+    }
+
+    fn with(self, source: Box<dyn std::error::Error + Send + Sync>) -> StoreError {
+        match self {
+            Kind::NotFound => StoreError::NotFound { what: "row" },
+            Kind::Unique => StoreError::Conflict {
+                reason: "a row with the same unique key exists".into(),
+            },
+            Kind::ForeignKey => StoreError::Invalid {
+                reason: "a referenced row does not exist".into(),
+            },
+            Kind::Unavailable => StoreError::Unavailable {
+                backend: BACKEND,
+                source,
+            },
+            Kind::Backend => StoreError::Backend {
+                backend: BACKEND,
+                source,
             },
         }
     }

@@ -11,7 +11,9 @@
 //! - Claims are one statement: `FOR UPDATE SKIP LOCKED` over due rows that head their
 //!   ticket's line, with the endpoint breaker's admission (one probe per paused endpoint,
 //!   its slot taken in the same statement). Completions are fenced by the lease token and
-//!   short; nothing is held across the HTTP call.
+//!   short; nothing is held across the HTTP call. Concurrent completions of delivered rows
+//!   share one statement and one commit (group commit, a background task per store; each
+//!   row still fenced on its own, each caller answered after the commit).
 //! - The queue table is hot and small: delivered and skipped rows move to
 //!   `ticket_webhook_deliveries` when they finish (`queue_entries` and `queue_entry` read
 //!   both); its autovacuum triggers after a fixed number of dead tuples.
@@ -41,6 +43,7 @@
 //! # let _ = open;
 //! ```
 
+mod combiner;
 mod directory;
 mod error;
 #[cfg(feature = "conformance")]
@@ -181,6 +184,8 @@ impl PgStoreOptions {
 pub struct PgStore {
     pool: PgPool,
     notify: bool,
+    /// Group commit for completions (shared by the clones; its task stops with the last).
+    completions: Arc<combiner::Combiner>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -207,16 +212,21 @@ impl PgStore {
             .connect_with(options.connect_options(url)?)
             .await
             .map_err(error::Error::from)?;
-        Ok(Self {
-            pool,
-            notify: options.notify,
-        })
+        Ok(Self::new(pool, options.notify))
     }
 
     /// A store over an existing pool (LISTEN/NOTIFY on; use [`PgStore::with_notify`] to
     /// switch it off). Does not migrate.
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool, notify: true }
+        Self::new(pool, true)
+    }
+
+    fn new(pool: PgPool, notify: bool) -> Self {
+        Self {
+            completions: Arc::new(combiner::Combiner::new(pool.clone())),
+            pool,
+            notify,
+        }
     }
 
     /// Switches [`PgStore::listener`] off or on. (To stop writes from notifying, the
@@ -366,7 +376,7 @@ impl TicketStore for PgStore {
     }
 
     async fn complete(&self, completion: &Completion) -> Result<CompletionEffect, StoreError> {
-        Ok(queue::complete(&self.pool, completion).await?)
+        Ok(queue::complete(&self.pool, &self.completions, completion).await?)
     }
 
     async fn replay(

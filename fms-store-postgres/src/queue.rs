@@ -3,15 +3,20 @@
 //!
 //! Nothing is held across the HTTP call: a claim is one statement (autocommit), a completion
 //! is one statement when the endpoint's breaker does not change, otherwise a short
-//! transaction that locks the tenant row.
+//! transaction that locks the tenant row. Completions that move a row to the archive with no
+//! breaker change (a 2xx on a healthy endpoint, a skip) go through the store's combiner
+//! (`combiner.rs`), which finishes the rows waiting at the same time in one statement.
 
 use chrono::{DateTime, Utc};
 use fms_core::delivery::BreakerState;
 use fms_core::ids::{QueueEntryId, TenantId};
-use fms_core::queue::{Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, Resolution};
+use fms_core::queue::{
+    BreakerUpdate, Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, Resolution,
+};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::combiner::{Combiner, Finish};
 use crate::error::{Error, Result};
 use crate::row::{BreakerRow, ClaimRow, at, parts_columns};
 use crate::tickets::queue_entry;
@@ -180,7 +185,44 @@ fn lost_lease() -> Error {
     Error::Conflict("the lease was lost: another dispatcher holds or finished this row".into())
 }
 
-pub(crate) async fn complete(pool: &PgPool, done: &Completion) -> Result<CompletionEffect> {
+pub(crate) async fn complete(
+    pool: &PgPool,
+    combiner: &Combiner,
+    done: &Completion,
+) -> Result<CompletionEffect> {
+    // Fast path: a row that moves to the archive (delivered, skipped) with no breaker
+    // transition to write: no breaker update at all, or an outcome that leaves a healthy
+    // breaker healthy (a 2xx), guarded by "the breaker is healthy". It goes to the combiner,
+    // which finishes it in one statement with whatever other rows are waiting (the same
+    // fenced statement per row, one commit).
+    let state = match done.resolution {
+        Resolution::Delivered => Some("delivered"),
+        Resolution::Skipped => Some("skipped"),
+        _ => None,
+    };
+    let guard = match &done.breaker {
+        None => Some(false),
+        Some(update) => keeps_healthy(update, done.now).then_some(true),
+    };
+    if let (Some(state), Some(guard)) = (state, guard) {
+        let finish = Finish {
+            id: done.entry.0,
+            token: done.token,
+            state,
+            attempted: done.attempted,
+            status: done.status_code.map(i32::from),
+            error: done.error.clone(),
+            finished: at(done.now),
+            guard,
+        };
+        if combiner.finish(finish).await? {
+            return Ok(CompletionEffect::default());
+        }
+        if !guard {
+            return Err(lost_lease());
+        }
+        // The lease was lost or the breaker is not healthy: the per-row path below tells.
+    }
     let Some(update) = &done.breaker else {
         // No breaker change: one statement.
         let mut conn = pool.acquire().await?;
@@ -189,16 +231,6 @@ pub(crate) async fn complete(pool: &PgPool, done: &Completion) -> Result<Complet
             None => Err(lost_lease()),
         };
     };
-    // Fast path: when the outcome leaves a healthy breaker healthy (a 2xx), finish in one
-    // statement guarded by "the breaker is healthy"; nothing to write on the tenant.
-    let mut healthy = BreakerState::default();
-    let keeps_healthy = !update.apply(&mut healthy, done.now) && healthy == BreakerState::default();
-    if keeps_healthy {
-        let mut conn = pool.acquire().await?;
-        if finish(&mut conn, done, true).await?.is_some() {
-            return Ok(CompletionEffect::default());
-        }
-    }
     // Slow path: finish, then lock the tenant row and apply the transition to its current
     // state, in one short transaction (concurrent completions never lose a failure count).
     let mut tx = pool.begin().await?;
@@ -219,6 +251,13 @@ pub(crate) async fn complete(pool: &PgPool, done: &Completion) -> Result<Complet
     }
     tx.commit().await?;
     Ok(effect)
+}
+
+/// Whether `update` leaves a healthy breaker healthy (and disables nothing): then a
+/// completion on a healthy endpoint has nothing to write on the tenant.
+fn keeps_healthy(update: &BreakerUpdate, now: DateTime<Utc>) -> bool {
+    let mut healthy = BreakerState::default();
+    !update.apply(&mut healthy, now) && healthy == BreakerState::default()
 }
 
 async fn save_breaker(conn: &mut PgConnection, tenant: Uuid, s: &BreakerState) -> Result<()> {
