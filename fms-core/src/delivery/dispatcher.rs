@@ -174,13 +174,7 @@ impl Dispatcher {
         if self.is_stopping() || limit == 0 {
             return Ok(Vec::new());
         }
-        let options = ClaimOptions {
-            now: self.clock.now(),
-            limit,
-            lease: chrono::Duration::from_std(self.settings.lease)
-                .unwrap_or(chrono::Duration::seconds(60)),
-        };
-        let claims = self.store.claim(&options).await?;
+        let claims = self.store.claim(&self.claim_options(limit)).await?;
         Ok(claims
             .into_iter()
             .map(|claim| {
@@ -324,6 +318,16 @@ impl Dispatcher {
         }
         for note in notes {
             let _ = self.store.add_notification(&note).await;
+        }
+    }
+
+    /// A claim of up to `limit` rows now, leased for the configured lease.
+    pub(super) fn claim_options(&self, limit: u32) -> ClaimOptions {
+        ClaimOptions {
+            now: self.clock.now(),
+            limit,
+            lease: chrono::Duration::from_std(self.settings.lease)
+                .unwrap_or(chrono::Duration::seconds(60)),
         }
     }
 

@@ -2,7 +2,7 @@
 //! completion as ticket webhooks, on the onboarding queue and its own endpoint
 //! (`MAKE_USER_ONBOARDING_WEBHOOK_URL`), so the two never delay each other.
 
-use crate::queue::{ClaimOptions, Completion, Resolution};
+use crate::queue::{Completion, Resolution};
 use crate::sender::WebhookRequest;
 use crate::store::{OnboardingClaim, StoreError};
 
@@ -53,13 +53,7 @@ impl OnboardingDispatcher {
         if self.inner.is_stopping() || limit == 0 {
             return Ok(Vec::new());
         }
-        let settings = self.inner.settings();
-        let options = ClaimOptions {
-            now: self.inner.clock_now(),
-            limit,
-            lease: chrono::Duration::from_std(settings.lease)
-                .unwrap_or(chrono::Duration::seconds(60)),
-        };
+        let options = self.inner.claim_options(limit);
         let claims = self.inner.store().claim_onboarding(&options).await?;
         Ok(claims
             .into_iter()
