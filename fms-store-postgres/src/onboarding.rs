@@ -244,17 +244,14 @@ pub(crate) async fn claim(pool: &PgPool, o: &ClaimOptions) -> Result<Vec<Onboard
     let lease_end = at(o.now + o.lease);
     let mut tx = pool.begin().await?;
     let mut breaker = lock_breaker(&mut tx).await?;
-    let limit = match breaker.admission(o.now) {
+    let admission = breaker.admission(o.now);
+    let limit = match admission {
         Admission::Send => o.limit,
         Admission::Probe => 1.min(o.limit),
         _ => 0,
     };
     if limit == 0 {
         return Ok(Vec::new());
-    }
-    if limit == 1 && breaker.paused_until.is_some() {
-        breaker.probe_until = Some(lease_end);
-        save_breaker(&mut tx, &breaker).await?;
     }
     let rows = sqlx::query_as::<_, ClaimedRow>(
         "UPDATE onboarding_webhook_queue q SET state = 'leased', \
@@ -270,6 +267,11 @@ pub(crate) async fn claim(pool: &PgPool, o: &ClaimOptions) -> Result<Vec<Onboard
     .bind(i64::from(limit))
     .fetch_all(&mut *tx)
     .await?;
+    if admission == Admission::Probe && !rows.is_empty() {
+        // The probe slot is taken only by a row that is actually sent.
+        breaker.probe_until = Some(lease_end);
+        save_breaker(&mut tx, &breaker).await?;
+    }
     tx.commit().await?;
     let mut claims: Vec<OnboardingClaim> = rows
         .into_iter()

@@ -179,20 +179,15 @@ pub(crate) fn claim(c: &mut Connection, o: &ClaimOptions) -> Result<Vec<Onboardi
     let tx = c.savepoint()?;
     let now = ms(o.now);
     let lease_end = ms(o.now + o.lease);
-    let breaker = breaker(&tx)?;
-    let limit = match breaker.admission(o.now) {
+    let admission = breaker(&tx)?.admission(o.now);
+    let probe = admission == fms_core::delivery::Admission::Probe;
+    let limit = match admission {
         fms_core::delivery::Admission::Send => o.limit,
         fms_core::delivery::Admission::Probe => 1.min(o.limit),
         _ => 0,
     };
     if limit == 0 {
         return Ok(Vec::new());
-    }
-    if limit == 1 && breaker.paused_until.is_some() {
-        tx.prepare_cached(
-            "UPDATE webhook_endpoints SET endpoint_probe_until = ?2 WHERE name = ?1",
-        )?
-        .execute(params![ENDPOINT, lease_end])?;
     }
     let ids: Vec<i64> = tx
         .prepare_cached(
@@ -201,6 +196,13 @@ pub(crate) fn claim(c: &mut Connection, o: &ClaimOptions) -> Result<Vec<Onboardi
         )?
         .query_map(params![now, i64::from(limit)], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    if probe && !ids.is_empty() {
+        // The probe slot is taken only by a row that is actually sent.
+        tx.prepare_cached(
+            "UPDATE webhook_endpoints SET endpoint_probe_until = ?2 WHERE name = ?1",
+        )?
+        .execute(params![ENDPOINT, lease_end])?;
+    }
     let mut claims = Vec::with_capacity(ids.len());
     for id in ids {
         let (token, first, payload): (i64, i64, String) = tx
