@@ -3,13 +3,11 @@
 use chrono::{DateTime, Utc};
 use fms_core::ids::TenantId;
 use fms_core::notification::{Notification, NotificationQuery, Recipient};
-use fms_core::user::Role;
-use rusqlite::types::Type;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::row::ms;
+use crate::row::{self, ms};
 
 const COLUMNS: &str = "id, tenant_id, recipient_user, recipient_role, kind, message, ticket_id, \
      user_id, created_at, read_at";
@@ -35,45 +33,6 @@ pub(crate) fn insert(c: &Connection, n: &Notification) -> Result<()> {
         n.read_at.map(ms),
     ])?;
     Ok(())
-}
-
-fn bad(idx: usize, what: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, what.to_owned().into())
-}
-
-fn parse<T: std::str::FromStr>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
-    let s: String = row.get(idx)?;
-    s.parse().map_err(|_| bad(idx, "unparsable value"))
-}
-
-fn parse_opt<T: std::str::FromStr>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>> {
-    let s: Option<String> = row.get(idx)?;
-    s.map(|s| s.parse().map_err(|_| bad(idx, "unparsable value")))
-        .transpose()
-}
-
-fn time(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    let v: Option<i64> = row.get(idx)?;
-    Ok(v.and_then(DateTime::from_timestamp_millis))
-}
-
-fn read(row: &Row<'_>) -> rusqlite::Result<Notification> {
-    let recipient = match (parse_opt(row, 2)?, parse_opt::<Role>(row, 3)?) {
-        (Some(u), None) => Recipient::User(u),
-        (None, Some(r)) => Recipient::Role(r),
-        _ => return Err(bad(2, "recipient")),
-    };
-    Ok(Notification {
-        id: parse(row, 0)?,
-        tenant_id: parse(row, 1)?,
-        recipient,
-        kind: parse(row, 4)?,
-        message: row.get(5)?,
-        ticket_id: parse_opt(row, 6)?,
-        user_id: parse_opt(row, 7)?,
-        created_at: time(row, 8)?.ok_or_else(|| bad(8, "created_at"))?,
-        read_at: time(row, 9)?,
-    })
 }
 
 pub(crate) fn list(c: &Connection, q: &NotificationQuery) -> Result<Vec<Notification>> {
@@ -102,7 +61,7 @@ pub(crate) fn list(c: &Connection, q: &NotificationQuery) -> Result<Vec<Notifica
             before_id,
             i64::from(q.limit)
         ],
-        read,
+        row::notification,
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -124,7 +83,7 @@ pub(crate) fn mark_read(
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM notifications WHERE id = ?1 AND (?2 IS NULL OR tenant_id = ?2)"
         ))?
-        .query_row(params![id.to_string(), tenant], read)
+        .query_row(params![id.to_string(), tenant], row::notification)
         .optional()?
         .ok_or(Error::NotFound("notification"))?;
     tx.commit()?;

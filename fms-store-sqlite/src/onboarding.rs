@@ -1,13 +1,13 @@
 //! Onboarding invitations and their webhook queue.
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use fms_core::delivery::BreakerState;
-use fms_core::ids::{QueueEntryId, TenantId};
+use fms_core::ids::TenantId;
 use fms_core::onboarding::Invitation;
 use fms_core::queue::{ClaimOptions, Completion, CompletionEffect};
 use fms_core::store::{CompleteInvitation, NewInvitation, OnboardingClaim, OnboardingEntry};
 use fms_core::user::User;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::directory;
 use crate::error::{Error, Result};
@@ -83,27 +83,12 @@ pub(crate) fn create(c: &mut Connection, new: &NewInvitation) -> Result<User> {
     Ok(user)
 }
 
-fn invitation_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
-    let parse_err =
-        |i| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, "id".into());
-    let t = |v: Option<i64>| v.and_then(DateTime::from_timestamp_millis);
-    Ok(Invitation {
-        correlation_id: r.get(0)?,
-        tenant_id: r.get::<_, String>(1)?.parse().map_err(|_| parse_err(1))?,
-        user_id: r.get::<_, String>(2)?.parse().map_err(|_| parse_err(2))?,
-        created_at: t(r.get(3)?).ok_or_else(|| parse_err(3))?,
-        expires_at: t(r.get(4)?).ok_or_else(|| parse_err(4))?,
-        chat_id: r.get(5)?,
-        completed_at: t(r.get(6)?),
-    })
-}
-
 pub(crate) fn invitation(c: &Connection, correlation_id: &str) -> Result<Invitation> {
     c.prepare_cached(
         "SELECT correlation_id, tenant_id, user_id, created_at, expires_at, chat_id, \
          completed_at FROM invitations WHERE correlation_id = ?1",
     )?
-    .query_row([correlation_id], invitation_row)
+    .query_row([correlation_id], row::invitation)
     .optional()?
     .ok_or(Error::NotFound("invitation"))
 }
@@ -141,27 +126,6 @@ pub(crate) fn complete(c: &mut Connection, done: &CompleteInvitation) -> Result<
     Ok(user)
 }
 
-fn entry_row(r: &Row<'_>) -> rusqlite::Result<OnboardingEntry> {
-    let bad = |i| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, "value".into())
-    };
-    let t = |i: usize| -> rusqlite::Result<DateTime<Utc>> {
-        DateTime::from_timestamp_millis(r.get(i)?).ok_or_else(|| bad(i))
-    };
-    let code: Option<i64> = r.get(6)?;
-    Ok(OnboardingEntry {
-        id: QueueEntryId(r.get(0)?),
-        tenant_id: r.get::<_, String>(1)?.parse().map_err(|_| bad(1))?,
-        correlation_id: r.get(2)?,
-        state: r.get::<_, String>(3)?.parse().map_err(|_| bad(3))?,
-        attempts: r.get(4)?,
-        next_attempt_at: t(5)?,
-        last_status_code: code.and_then(|c| u16::try_from(c).ok()),
-        last_error: r.get(7)?,
-        created_at: t(8)?,
-    })
-}
-
 pub(crate) fn entries(
     c: &Connection,
     tenant: TenantId,
@@ -171,7 +135,10 @@ pub(crate) fn entries(
         "SELECT {ENTRY_COLUMNS} FROM onboarding_webhook_queue WHERE tenant_id = ?1 \
          ORDER BY id DESC LIMIT ?2"
     ))?;
-    let rows = stmt.query_map(params![tenant.to_string(), i64::from(limit)], entry_row)?;
+    let rows = stmt.query_map(
+        params![tenant.to_string(), i64::from(limit)],
+        row::onboarding_entry,
+    )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -219,7 +186,7 @@ pub(crate) fn claim(c: &mut Connection, o: &ClaimOptions) -> Result<Vec<Onboardi
             .prepare_cached(&format!(
                 "SELECT {ENTRY_COLUMNS} FROM onboarding_webhook_queue WHERE id = ?1"
             ))?
-            .query_row([id], entry_row)?;
+            .query_row([id], row::onboarding_entry)?;
         claims.push(OnboardingClaim {
             entry,
             token,

@@ -217,3 +217,62 @@ pub(crate) fn breaker(row: &Row<'_>) -> rusqlite::Result<fms_core::delivery::Bre
         disabled_at: time_opt(row, 3)?,
     })
 }
+
+/// A notification (`notifications::COLUMNS` order).
+pub(crate) fn notification(
+    row: &Row<'_>,
+) -> rusqlite::Result<fms_core::notification::Notification> {
+    use fms_core::notification::{Notification, Recipient};
+    let recipient = match (parsed_opt(row, 2)?, parsed_opt(row, 3)?) {
+        (Some(u), None) => Recipient::User(u),
+        (None, Some(r)) => Recipient::Role(r),
+        _ => {
+            return Err(conversion(
+                2,
+                "exactly one of recipient_user, recipient_role".into(),
+            ));
+        }
+    };
+    Ok(Notification {
+        id: parsed(row, 0)?,
+        tenant_id: parsed(row, 1)?,
+        recipient,
+        kind: parsed(row, 4)?,
+        message: row.get(5)?,
+        ticket_id: parsed_opt(row, 6)?,
+        user_id: parsed_opt(row, 7)?,
+        created_at: time(row, 8)?,
+        read_at: time_opt(row, 9)?,
+    })
+}
+
+/// An onboarding invitation.
+pub(crate) fn invitation(row: &Row<'_>) -> rusqlite::Result<fms_core::onboarding::Invitation> {
+    Ok(fms_core::onboarding::Invitation {
+        correlation_id: row.get(0)?,
+        tenant_id: parsed(row, 1)?,
+        user_id: parsed(row, 2)?,
+        created_at: time(row, 3)?,
+        expires_at: time(row, 4)?,
+        chat_id: row.get(5)?,
+        completed_at: time_opt(row, 6)?,
+    })
+}
+
+/// An onboarding queue row.
+pub(crate) fn onboarding_entry(
+    row: &Row<'_>,
+) -> rusqlite::Result<fms_core::store::OnboardingEntry> {
+    let code: Option<i64> = row.get(6)?;
+    Ok(fms_core::store::OnboardingEntry {
+        id: QueueEntryId(row.get(0)?),
+        tenant_id: parsed(row, 1)?,
+        correlation_id: row.get(2)?,
+        state: parsed(row, 3)?,
+        attempts: row.get(4)?,
+        next_attempt_at: time(row, 5)?,
+        last_status_code: code.and_then(|c| u16::try_from(c).ok()),
+        last_error: row.get(7)?,
+        created_at: time(row, 8)?,
+    })
+}
