@@ -5,7 +5,7 @@
 //! per row. The combiner is a background task per [`PgStore`](crate::PgStore) (all clones
 //! share it): [`Combiner::finish`] hands it the row and waits for the answer; the task takes
 //! the first row as soon as it arrives, adds every row that is waiting by then, and finishes
-//! them all in one statement ([`FINISH_MOVE_MANY`]), while rows arriving meanwhile wait for
+//! them all in one statement ([`FINISH_MANY`]), while rows arriving meanwhile wait for
 //! the next statement (at most [`IN_FLIGHT`] statements run at once). At low load a row runs
 //! alone, immediately; under load the rows of a batch share one statement and one commit.
 //!
@@ -29,74 +29,75 @@
 //! The task is started on first use, on the runtime of the caller (started again if that
 //! runtime has gone), and stops when the last clone of the store is dropped.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
+use fms_core::queue::{Completion, Resolution};
 use futures::future::join_all;
 use futures::stream::{FuturesUnordered, StreamExt};
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::row::at;
 
 /// The most rows one statement takes.
 pub(crate) const MAX_GROUP: usize = 64;
 /// The most statements in flight at once (each on its own pooled connection).
 pub(crate) const IN_FLIGHT: usize = 2;
 
-/// Finishes the leased rows of the arrays (one element per row), moving them to the archive;
-/// a row whose `guard` is set finishes only while its tenant's breaker is healthy. The same
-/// per-row logic as `FINISH_MOVE` in `queue.rs`. Returns `(id, lease_token)` of the rows
-/// finished. (`q.id = ANY ($1)` lets the planner find the rows by primary key, O(rows); a
-/// generic plan knows nothing of the arrays and would otherwise scan the hot table for
-/// leased rows and hash it.)
-const FINISH_MOVE_MANY: &str = "
-WITH input AS (
-    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::boolean[], $5::integer[],
-                         $6::text[], $7::timestamptz[], $8::boolean[])
-        AS i(in_id, in_token, in_state, in_attempted, in_status, in_error, in_finished,
-             in_guard)
-), done AS (
-    DELETE FROM ticket_webhook_queue q
-    USING input i
-    WHERE q.id = ANY ($1::bigint[])
-      AND q.id = i.in_id AND q.lease_token = i.in_token AND q.state = 'leased'
-      AND (NOT i.in_guard OR EXISTS (
-          SELECT 1 FROM tenants t WHERE t.id = q.tenant_id AND t.endpoint_failures = 0
-            AND t.endpoint_paused_until IS NULL AND t.endpoint_probe_until IS NULL
-            AND t.endpoint_disabled_at IS NULL))
-    RETURNING q.*, i.in_state, i.in_attempted, i.in_status, i.in_error, i.in_finished
-), moved AS (
-    INSERT INTO ticket_webhook_deliveries (id, tenant_id, ticket_id, activity_id, sequence,
-        state, attempts, next_attempt_at, lease_token, first_attempt_at, last_status_code,
-        last_error, created_at, finished_at, snap_status, snap_priority, snap_executor_id,
-        snap_response_due_at, snap_resolution_due_at)
-    SELECT id, tenant_id, ticket_id, activity_id, sequence,
-        in_state, attempts + CASE WHEN in_attempted THEN 1 ELSE 0 END, next_attempt_at,
-        lease_token, first_attempt_at,
-        CASE WHEN in_attempted THEN in_status ELSE last_status_code END,
-        CASE WHEN in_attempted OR in_error IS NOT NULL THEN in_error ELSE last_error END,
-        created_at, in_finished, snap_status, snap_priority, snap_executor_id,
-        snap_response_due_at, snap_resolution_due_at
-    FROM done
-    RETURNING id, lease_token
-)
-SELECT id, lease_token FROM moved";
+/// Finishes the leased rows of the arrays (one element per row) with the SQL function
+/// `ticket_webhook_finish` (migration 0004): each row fenced by its lease token (and, where
+/// `guard` is set, by "the tenant's breaker is healthy"), found by primary key whatever the
+/// table statistics; `delivered` and `skipped` rows move to the archive, other states are
+/// written in place. Returns `(id, lease_token, tenant_id)` of the rows finished.
+const FINISH_MANY: &str = "SELECT o_id, o_token, o_tenant \
+     FROM ticket_webhook_finish($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 /// One row to finish.
 #[derive(Debug)]
 pub(crate) struct Finish {
     pub(crate) id: i64,
     pub(crate) token: i64,
-    /// `delivered` or `skipped`.
+    /// The row's new state: `delivered` or `skipped` (moves to the archive), `pending` or
+    /// `parked` (stays).
     pub(crate) state: &'static str,
     pub(crate) attempted: bool,
+    /// The new due time, if it changes.
+    pub(crate) next: Option<DateTime<Utc>>,
     pub(crate) status: Option<i32>,
     pub(crate) error: Option<String>,
-    pub(crate) finished: DateTime<Utc>,
+    /// When a row that moves to the archive finished (`None` for a row that stays).
+    pub(crate) finished: Option<DateTime<Utc>>,
     /// Finish only while the tenant's breaker is healthy.
     pub(crate) guard: bool,
+}
+
+impl Finish {
+    /// The row change `done` asks for; `guard`: only while the breaker is healthy.
+    pub(crate) fn new(done: &Completion, guard: bool) -> Self {
+        let now = at(done.now);
+        let (state, next, finished) = match done.resolution {
+            Resolution::Delivered => ("delivered", None, Some(now)),
+            Resolution::Skipped => ("skipped", None, Some(now)),
+            Resolution::Retry { at: when } => ("pending", Some(at(when)), None),
+            Resolution::Park => ("parked", None, None),
+            Resolution::Release => ("pending", Some(now), None),
+        };
+        Self {
+            id: done.entry.0,
+            token: done.token,
+            state,
+            attempted: done.attempted,
+            next,
+            status: done.status_code.map(i32::from),
+            error: done.error.clone(),
+            finished,
+            guard,
+        }
+    }
 }
 
 /// Whether the row was finished, or the statement's error (shared by its rows).
@@ -208,21 +209,25 @@ async fn execute(pool: &PgPool, mut group: Vec<Job>) {
 }
 
 /// Answers each job: finished if `done` holds its row.
-fn answer(group: Vec<Job>, done: &mut HashSet<(i64, i64)>) {
+fn answer(group: Vec<Job>, done: &mut Finished) {
     for j in group {
         // `remove`: a duplicate of a row (same id and token) counts as finished once.
-        let finished = done.remove(&(j.finish.id, j.finish.token));
+        let finished = done.remove(&(j.finish.id, j.finish.token)).is_some();
         let _ = j.answer.send(Ok(finished));
     }
 }
 
-/// Runs [`FINISH_MOVE_MANY`] for `rows`; returns the `(id, lease_token)` of those finished.
-async fn finish_many<'a>(
-    pool: &PgPool,
+/// The rows a finish statement finished: `(id, lease_token)` to the row's tenant.
+pub(crate) type Finished = HashMap<(i64, i64), Uuid>;
+
+/// Runs [`FINISH_MANY`] for `rows` on `conn` (a pool, or a connection inside a transaction).
+pub(crate) async fn finish_many<'a, 'c>(
+    conn: impl PgExecutor<'c>,
     rows: impl ExactSizeIterator<Item = &'a Finish>,
-) -> std::result::Result<HashSet<(i64, i64)>, sqlx::Error> {
+) -> std::result::Result<Finished, sqlx::Error> {
     let n = rows.len();
-    let (mut ids, mut tokens, mut states, mut attempted) = (
+    let (mut ids, mut tokens, mut states, mut attempted, mut next) = (
+        Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -239,21 +244,26 @@ async fn finish_many<'a>(
         tokens.push(f.token);
         states.push(f.state);
         attempted.push(f.attempted);
+        next.push(f.next);
         statuses.push(f.status);
         errors.push(f.error.as_deref());
         finished.push(f.finished);
         guards.push(f.guard);
     }
-    let rows = sqlx::query_as::<_, (i64, i64)>(FINISH_MOVE_MANY)
+    let rows = sqlx::query_as::<_, (i64, i64, Uuid)>(FINISH_MANY)
         .bind(ids)
         .bind(tokens)
         .bind(states)
         .bind(attempted)
+        .bind(next)
         .bind(statuses)
         .bind(errors)
         .bind(finished)
         .bind(guards)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, token, tenant)| ((id, token), tenant))
+        .collect())
 }

@@ -16,68 +16,36 @@ use fms_core::queue::{
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::combiner::{Combiner, Finish};
+use crate::combiner::{self, Combiner, Finish};
 use crate::error::{Error, Result};
 use crate::row::{BreakerRow, ClaimRow, at, parts_columns};
 use crate::tickets::queue_entry;
 
-/// The claim, in one statement:
-/// - `cand`: due rows (pending, or leased with an expired lease) that are the head of their
-///   ticket's line (no earlier row of the ticket is still in the hot table: every row there
-///   is undone) on an endpoint the breaker admits, earliest first, locked with `SKIP LOCKED`
-///   so concurrent dispatchers take disjoint rows; the SQL function
-///   `ticket_webhook_claimable` (migration 0003), which pins the plan that stops after
-///   `$2` rows (a generic plan would probe every due row);
-/// - `probes`: for an endpoint due a probe, its first candidate takes the probe slot; the
-///   conditional `UPDATE` re-checks the tenant row under its lock, so of two dispatchers
-///   racing for the same probe only one wins;
-/// - `picked`: rows of healthy endpoints, and the probe rows that won their slot;
-/// - `leased`: the lease (state, fencing token, expiry, first attempt);
-/// - then each leased row with everything its payload needs, as plain columns.
+/// The claim, in one statement: the SQL function `ticket_webhook_claim` (migration 0004)
+/// picks the due rows that head their ticket's line on an endpoint the breaker admits, locks
+/// them with `SKIP LOCKED` (concurrent dispatchers take disjoint rows), takes the probe slot
+/// of an endpoint due a probe for that endpoint's first row only, leases the rows (state,
+/// fencing token, expiry, first attempt) and returns each with the rows its payload needs, as
+/// composite values; the `LATERAL` projections below spread them into the plain prefixed
+/// columns [`ClaimRow`] reads. The function's plan is fixed by its own settings: a walk of the
+/// due index that stops after `$2` rows and a primary-key lookup per row for everything else,
+/// whatever the table statistics (see the migration).
 const CLAIM: &str = concat!(
-    "
-WITH cand AS (
-    SELECT cand_id AS id, cand_tenant_id AS tenant_id, cand_next_attempt_at AS next_attempt_at,
-           cand_probe AS probe
-    FROM ticket_webhook_claimable($1, $2)
-), ranked AS (
-    SELECT id, tenant_id, next_attempt_at, probe,
-           row_number() OVER (PARTITION BY tenant_id ORDER BY next_attempt_at, id) AS rn
-    FROM cand
-), probes AS (
-    UPDATE tenants t SET endpoint_probe_until = $3
-    FROM ranked r
-    WHERE r.probe AND r.rn = 1 AND t.id = r.tenant_id
-      AND t.automation_webhook_url IS NOT NULL
-      AND t.endpoint_disabled_at IS NULL
-      AND t.endpoint_paused_until IS NOT NULL AND t.endpoint_paused_until <= $1
-      AND (t.endpoint_probe_until IS NULL OR t.endpoint_probe_until <= $1)
-    RETURNING t.id, t.endpoint_probe_until
-), picked AS (
-    SELECT r.id FROM ranked r
-    WHERE NOT r.probe OR (r.rn = 1 AND EXISTS (SELECT 1 FROM probes p WHERE p.id = r.tenant_id))
-), leased AS (
-    UPDATE ticket_webhook_queue q
-    SET state = 'leased', lease_token = q.lease_token + 1, next_attempt_at = $3,
-        first_attempt_at = COALESCE(q.first_attempt_at, $1)
-    WHERE q.id = ANY (ARRAY(SELECT id FROM picked))
-    RETURNING q.*
-)
-SELECT ",
+    "SELECT ",
     parts_columns!("l"),
     ",
        l.lease_token, l.first_attempt_at,
        tn.endpoint_failures, tn.endpoint_paused_until,
-       COALESCE(p.endpoint_probe_until, tn.endpoint_probe_until) AS endpoint_probe_until,
+       COALESCE(f.o_probe_until, tn.endpoint_probe_until) AS endpoint_probe_until,
        tn.endpoint_disabled_at
-FROM leased l
-JOIN tickets tk ON tk.id = l.ticket_id
-JOIN ticket_activities a ON a.id = l.activity_id
-JOIN tenants tn ON tn.id = l.tenant_id
-JOIN users c ON c.id = tk.complainant_id
-LEFT JOIN users x ON x.id = l.snap_executor_id
-LEFT JOIN users au ON au.id = a.created_by
-LEFT JOIN probes p ON p.id = l.tenant_id
+FROM ticket_webhook_claim($1, $2, $3) f
+CROSS JOIN LATERAL (SELECT (f.o_entry).*) l
+CROSS JOIN LATERAL (SELECT (f.o_ticket).*) tk
+CROSS JOIN LATERAL (SELECT (f.o_activity).*) a
+CROSS JOIN LATERAL (SELECT (f.o_tenant).*) tn
+CROSS JOIN LATERAL (SELECT (f.o_complainant).*) c
+CROSS JOIN LATERAL (SELECT (f.o_executor).*) x
+CROSS JOIN LATERAL (SELECT (f.o_author).*) au
 ORDER BY l.id"
 );
 
@@ -103,50 +71,6 @@ pub(crate) async fn claim(pool: &PgPool, o: &ClaimOptions) -> Result<Vec<Claim>>
         .collect()
 }
 
-/// Finishes a row that is done (delivered, skipped): it moves to the archive table. `$9`
-/// (the fast path) finishes only while the tenant's breaker is healthy.
-const FINISH_MOVE: &str = "
-WITH done AS (
-    DELETE FROM ticket_webhook_queue q
-    WHERE q.id = $1 AND q.lease_token = $2 AND q.state = 'leased'
-      AND (NOT $9 OR EXISTS (
-          SELECT 1 FROM tenants t WHERE t.id = q.tenant_id AND t.endpoint_failures = 0
-            AND t.endpoint_paused_until IS NULL AND t.endpoint_probe_until IS NULL
-            AND t.endpoint_disabled_at IS NULL))
-    RETURNING q.*
-), moved AS (
-    INSERT INTO ticket_webhook_deliveries (id, tenant_id, ticket_id, activity_id, sequence,
-        state, attempts, next_attempt_at, lease_token, first_attempt_at, last_status_code,
-        last_error, created_at, finished_at, snap_status, snap_priority, snap_executor_id,
-        snap_response_due_at, snap_resolution_due_at)
-    SELECT id, tenant_id, ticket_id, activity_id, sequence,
-        $3, attempts + CASE WHEN $4 THEN 1 ELSE 0 END, COALESCE($5, next_attempt_at),
-        lease_token, first_attempt_at,
-        CASE WHEN $4 THEN $6 ELSE last_status_code END,
-        CASE WHEN $4 OR $7::text IS NOT NULL THEN $7 ELSE last_error END,
-        created_at, $8, snap_status, snap_priority, snap_executor_id, snap_response_due_at,
-        snap_resolution_due_at
-    FROM done
-    RETURNING tenant_id
-)
-SELECT tenant_id FROM moved";
-
-/// Finishes a row that stays queued (retry, park, release) in place; `$9` as above.
-const FINISH_STAY: &str = "
-UPDATE ticket_webhook_queue q SET state = $3,
-    attempts = attempts + CASE WHEN $4 THEN 1 ELSE 0 END,
-    next_attempt_at = COALESCE($5, next_attempt_at),
-    last_status_code = CASE WHEN $4 THEN $6 ELSE last_status_code END,
-    last_error = CASE WHEN $4 OR $7::text IS NOT NULL THEN $7 ELSE last_error END,
-    finished_at = $8,
-    first_attempt_at = CASE WHEN NOT $4 AND q.attempts = 0 THEN NULL ELSE q.first_attempt_at END
-WHERE q.id = $1 AND q.lease_token = $2 AND q.state = 'leased'
-  AND (NOT $9 OR EXISTS (
-      SELECT 1 FROM tenants t WHERE t.id = q.tenant_id AND t.endpoint_failures = 0
-        AND t.endpoint_paused_until IS NULL AND t.endpoint_probe_until IS NULL
-        AND t.endpoint_disabled_at IS NULL))
-RETURNING q.tenant_id";
-
 const LOCK_BREAKER: &str = "SELECT endpoint_failures, endpoint_paused_until, \
      endpoint_probe_until, endpoint_disabled_at FROM tenants WHERE id = $1 FOR UPDATE";
 
@@ -154,31 +78,16 @@ const SAVE_BREAKER: &str = "UPDATE tenants SET endpoint_failures = $2, \
      endpoint_paused_until = $3, endpoint_probe_until = $4, endpoint_disabled_at = $5 \
      WHERE id = $1";
 
+/// Finishes one row (`ticket_webhook_finish`, as the combiner does for many); `Some(tenant)`
+/// if its fence held.
 async fn finish(
     conn: &mut PgConnection,
     done: &Completion,
     only_if_healthy: bool,
 ) -> Result<Option<Uuid>> {
-    let now = at(done.now);
-    let (sql, state, next, finished) = match done.resolution {
-        Resolution::Delivered => (FINISH_MOVE, "delivered", None, Some(now)),
-        Resolution::Skipped => (FINISH_MOVE, "skipped", None, Some(now)),
-        Resolution::Retry { at: when } => (FINISH_STAY, "pending", Some(at(when)), None),
-        Resolution::Park => (FINISH_STAY, "parked", None, None),
-        Resolution::Release => (FINISH_STAY, "pending", Some(now), None),
-    };
-    Ok(sqlx::query_scalar::<_, Uuid>(sql)
-        .bind(done.entry.0)
-        .bind(done.token)
-        .bind(state)
-        .bind(done.attempted)
-        .bind(next)
-        .bind(done.status_code.map(i32::from))
-        .bind(done.error.as_deref())
-        .bind(finished)
-        .bind(only_if_healthy)
-        .fetch_optional(conn)
-        .await?)
+    let finish = Finish::new(done, only_if_healthy);
+    let finished = combiner::finish_many(&mut *conn, std::iter::once(&finish)).await?;
+    Ok(finished.get(&(finish.id, finish.token)).copied())
 }
 
 fn lost_lease() -> Error {
@@ -195,27 +104,13 @@ pub(crate) async fn complete(
     // breaker healthy (a 2xx), guarded by "the breaker is healthy". It goes to the combiner,
     // which finishes it in one statement with whatever other rows are waiting (the same
     // fenced statement per row, one commit).
-    let state = match done.resolution {
-        Resolution::Delivered => Some("delivered"),
-        Resolution::Skipped => Some("skipped"),
-        _ => None,
-    };
+    let moves = matches!(done.resolution, Resolution::Delivered | Resolution::Skipped);
     let guard = match &done.breaker {
         None => Some(false),
         Some(update) => keeps_healthy(update, done.now).then_some(true),
     };
-    if let (Some(state), Some(guard)) = (state, guard) {
-        let finish = Finish {
-            id: done.entry.0,
-            token: done.token,
-            state,
-            attempted: done.attempted,
-            status: done.status_code.map(i32::from),
-            error: done.error.clone(),
-            finished: at(done.now),
-            guard,
-        };
-        if combiner.finish(finish).await? {
+    if let (true, Some(guard)) = (moves, guard) {
+        if combiner.finish(Finish::new(done, guard)).await? {
             return Ok(CompletionEffect::default());
         }
         if !guard {
