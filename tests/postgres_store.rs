@@ -1,5 +1,6 @@
 //! Acceptance of fms-store-postgres without HTTP: concurrent intakes in one tenant get unique,
-//! gap-free numbers; `migrate()` twice is a no-op. Needs `FMS_TEST_POSTGRES_URL` (skipped
+//! gap-free numbers; `migrate()` twice is a no-op; a claim and a finish read rows in proportion
+//! to the batch, not to the backlog, even with plans made while the queue was empty. Needs `FMS_TEST_POSTGRES_URL` (skipped
 //! without it unless `FMS_REQUIRE_POSTGRES=1`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -10,8 +11,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
+use chrono::Utc;
 use fms::Fms;
-use fms::postgres::sqlx;
+use fms::postgres::PgStore;
+use fms::postgres::sqlx::{self, PgPool};
+use fms::queue::{ClaimOptions, Completion, Resolution};
+use fms::store::TicketStore;
 use fms::tenant::NewTenant;
 use fms::user::{NewUser, Role};
 use futures::future::join_all;
@@ -84,5 +89,129 @@ async fn migrating_twice_is_a_no_op() {
     assert_eq!(before, after);
     assert_eq!(before.0, fms::postgres::PgStore::schema_version());
     assert_eq!(fms.tenant(tenant.id).await.unwrap().name, "ACME");
+    schema.drop().await;
+}
+
+/// Rows of the hot queue table read so far (sequential scans, plus entries returned by scans
+/// of its indexes), as of the store's one connection's last flush of its statistics.
+async fn queue_rows_read(pool: &PgPool) -> i64 {
+    // Make the backend report its pending counters when this statement's transaction ends.
+    sqlx::query("SELECT pg_stat_force_next_flush()")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query_scalar(
+        "SELECT (SELECT coalesce(seq_tup_read, 0) FROM pg_stat_user_tables \
+                 WHERE relid = 'ticket_webhook_queue'::regclass) \
+              + (SELECT coalesce(sum(idx_tup_read), 0)::bigint FROM pg_stat_user_indexes \
+                 WHERE relid = 'ticket_webhook_queue'::regclass)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// Claims up to `limit` due rows and completes each as delivered; returns how many.
+async fn claim_and_deliver(store: &PgStore, limit: u32) -> u32 {
+    let now = Utc::now();
+    let options = ClaimOptions {
+        now,
+        limit,
+        lease: chrono::Duration::seconds(60),
+    };
+    let claims = store.claim(&options).await.unwrap();
+    let claimed = claims.len();
+    for claim in claims {
+        let done = Completion {
+            entry: claim.entry.id,
+            token: claim.token,
+            now,
+            resolution: Resolution::Delivered,
+            attempted: true,
+            status_code: Some(200),
+            error: None,
+            breaker: None,
+        };
+        store.complete(&done).await.unwrap();
+    }
+    u32::try_from(claimed).unwrap()
+}
+
+/// Claims of 10 and their finishes read a bounded number of queue rows per delivery with a
+/// backlog of 5,000 rows, although every statement was first planned (and its plan cached)
+/// while the queue held a handful of rows: the claim walks the due index and stops after the
+/// batch, everything else is looked up by key. (Before migration 0004 the cached plans read the
+/// whole queue once per claim and once per finish: about 500 rows per delivery here, growing
+/// with the backlog.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_and_finishes_read_rows_in_proportion_to_the_batch_not_the_backlog() {
+    let Some(schema) = Schema::create().await else {
+        return;
+    };
+    // One connection: every statement below runs, and is planned, on the same backend.
+    let store = schema.store(1).await;
+    store.migrate().await.unwrap();
+    let fms = Fms::new(Arc::new(store.clone()));
+    let tenant = fms
+        .create_tenant(NewTenant::new("ACME").with_webhook_url("http://127.0.0.1:9/hook"))
+        .await
+        .unwrap();
+    let user = fms
+        .create_user(NewUser::new(tenant.id, "John Doe", Role::Complainant).with_chat_id("42"))
+        .await
+        .unwrap();
+    let body = json!({
+        "issue": "AC not working", "location": "Building A", "category": "HVAC",
+        "priority": "high", "name": "John Doe", "chat_id": "42",
+        "tenant_id": tenant.id.to_string(),
+    });
+    // Plan every statement on a nearly empty queue, more than the five custom plans after
+    // which a prepared statement may settle on its generic plan.
+    for _ in 0..8 {
+        fms.ingest(&body, None).await.unwrap();
+        assert_eq!(claim_and_deliver(&store, 10).await, 1);
+    }
+
+    // A backlog of 5,000 rows, queued by the outbox trigger.
+    sqlx::query(
+        "INSERT INTO tickets (id, tenant_id, seq, number, title, location, category, \
+             ticket_type, reporter_name, submitted_priority, status, priority, complainant_id, \
+             created_at, updated_at) \
+         SELECT gen_random_uuid(), $1, 100 + g, 'TKT-' || (100 + g), 'AC not working', \
+             'Building A', 'HVAC', 'Maintenance', 'John Doe', 'high', 'open', 'high', $2, \
+             now(), now() \
+         FROM generate_series(1, 5000) g",
+    )
+    .bind(tenant.id.as_uuid())
+    .bind(user.id.as_uuid())
+    .execute(store.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO ticket_activities (id, ticket_id, tenant_id, type, metadata, created_by, \
+             created_at) \
+         SELECT gen_random_uuid(), id, tenant_id, 'ticket_created', '{}', $1, \
+             now() - interval '1 minute' \
+         FROM tickets WHERE seq > 100",
+    )
+    .bind(user.id.as_uuid())
+    .execute(store.pool())
+    .await
+    .unwrap();
+
+    let before = queue_rows_read(store.pool()).await;
+    let mut delivered = 0;
+    for _ in 0..20 {
+        delivered += claim_and_deliver(&store, 10).await;
+    }
+    assert_eq!(delivered, 200, "rows are due");
+    let read = queue_rows_read(store.pool()).await - before;
+    let per_delivery = read as f64 / f64::from(delivered);
+    println!("{read} queue rows read for {delivered} deliveries ({per_delivery:.1} each)");
+    assert!(
+        per_delivery < 20.0,
+        "{per_delivery:.1} queue rows read per delivery with a backlog of 5,000: a claim or a \
+         finish scans the queue"
+    );
     schema.drop().await;
 }
