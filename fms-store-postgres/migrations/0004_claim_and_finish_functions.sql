@@ -178,3 +178,14 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- The archive's last foreign key, `activity_id REFERENCES ticket_activities(id)`, goes too
+-- (migration 0002 dropped the one on `ticket_id`). Its check ran once per delivered row, inside
+-- the finish, and took a key-share lock on the activity row: a write to the activity's page
+-- (and to the WAL) per delivery, for a reference that cannot break. An archive row is a copy of
+-- a queue row, whose own foreign keys were checked when the trigger queued it; fms never
+-- deletes activities or tickets; and a row replayed from the archive is checked again when it
+-- re-enters the queue. Measured in the delivery benchmark: library deliveries per second up by
+-- about 5 % (same run, back to back).
+ALTER TABLE ticket_webhook_deliveries
+    DROP CONSTRAINT ticket_webhook_deliveries_activity_id_fkey;
