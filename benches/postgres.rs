@@ -46,7 +46,7 @@ use futures::future::join_all;
 use postgres_support::{Receiver, Schema};
 use serde_json::json;
 
-const RUNS: usize = 5;
+const RUNS: usize = 9;
 const INTAKES_1: usize = 400;
 const INTAKES_8: usize = 800;
 const ROWS: usize = 600;
