@@ -24,8 +24,9 @@
 -- made on every call, as the parameters are always new).
 --
 -- They replace `ticket_webhook_claimable` (migration 0003) and the statements `CLAIM`,
--- `FINISH_MOVE`, `FINISH_STAY` and `FINISH_MOVE_MANY` the store sent before.
-DROP FUNCTION ticket_webhook_claimable(timestamptz, bigint);
+-- `FINISH_MOVE`, `FINISH_STAY` and `FINISH_MOVE_MANY` the store sent before. Nothing in this
+-- version calls `ticket_webhook_claimable`; it stays, so that dispatchers of the previous
+-- version still running while the database is upgraded keep claiming.
 
 -- Claims up to `p_limit` due rows: rows (pending, or leased with an expired lease) that head
 -- their ticket's line (no earlier row of the ticket is still in this table: every row here is
