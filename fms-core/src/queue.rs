@@ -147,6 +147,9 @@ pub struct QueueQuery {
     pub ticket_id: Option<TicketId>,
     /// Only rows in this state.
     pub state: Option<QueueState>,
+    /// Only rows with a smaller id: the keyset position after the last row of the previous
+    /// page of a newest-first listing (its id), so a page costs the same however deep it is.
+    pub before: Option<QueueEntryId>,
     /// At most this many (newest first for tenant listings, by sequence for a ticket).
     pub limit: u32,
 }
@@ -158,6 +161,7 @@ impl QueueQuery {
             tenant_id: None,
             ticket_id: Some(ticket_id),
             state: None,
+            before: None,
             limit: u32::MAX,
         }
     }
@@ -168,7 +172,16 @@ impl QueueQuery {
             tenant_id: Some(tenant_id),
             ticket_id: None,
             state,
+            before: None,
             limit,
+        }
+    }
+
+    /// The same query, from after the row `last` (the last row of the previous page).
+    pub fn before(self, last: QueueEntryId) -> Self {
+        Self {
+            before: Some(last),
+            ..self
         }
     }
 }

@@ -375,18 +375,20 @@ pub(crate) async fn activities(pool: &PgPool, ticket: TicketId) -> Result<Vec<Ac
 }
 
 /// One statement per filter shape, so every plan can use its index (`$1 IS NULL OR ...` in a
-/// generic plan cannot).
+/// generic plan cannot). The keyset bound `id < $n` is always given (`i64::MAX` for a first
+/// page), so it is a range on the `(tenant_id, id)` indexes of both tables.
 const ROWS_OF_TICKET: &str = "SELECT * FROM ticket_webhook_rows WHERE ticket_id = $1 \
      AND ($2::text IS NULL OR state = $2) AND ($3::uuid IS NULL OR tenant_id = $3) \
-     ORDER BY sequence LIMIT $4";
+     AND id < $5 ORDER BY sequence LIMIT $4";
 const ROWS_OF_TENANT: &str = "SELECT * FROM ticket_webhook_rows WHERE tenant_id = $1 \
-     AND ($2::text IS NULL OR state = $2) ORDER BY id DESC LIMIT $3";
+     AND ($2::text IS NULL OR state = $2) AND id < $4 ORDER BY id DESC LIMIT $3";
 const ALL_ROWS: &str = "SELECT * FROM ticket_webhook_rows \
-     WHERE ($1::text IS NULL OR state = $1) ORDER BY id DESC LIMIT $2";
+     WHERE ($1::text IS NULL OR state = $1) AND id < $3 ORDER BY id DESC LIMIT $2";
 
 pub(crate) async fn queue_entries(pool: &PgPool, q: &QueueQuery) -> Result<Vec<QueueEntry>> {
     let state = q.state.map(|s| s.as_str());
     let limit = i64::from(q.limit);
+    let before = q.before.map_or(i64::MAX, |b| b.0);
     let rows = match (q.ticket_id, q.tenant_id) {
         (Some(ticket), tenant) => {
             sqlx::query_as::<_, QueueRow>(ROWS_OF_TICKET)
@@ -394,6 +396,7 @@ pub(crate) async fn queue_entries(pool: &PgPool, q: &QueueQuery) -> Result<Vec<Q
                 .bind(state)
                 .bind(tenant.map(|t| t.as_uuid()))
                 .bind(limit)
+                .bind(before)
                 .fetch_all(pool)
                 .await?
         }
@@ -402,6 +405,7 @@ pub(crate) async fn queue_entries(pool: &PgPool, q: &QueueQuery) -> Result<Vec<Q
                 .bind(tenant.as_uuid())
                 .bind(state)
                 .bind(limit)
+                .bind(before)
                 .fetch_all(pool)
                 .await?
         }
@@ -409,6 +413,7 @@ pub(crate) async fn queue_entries(pool: &PgPool, q: &QueueQuery) -> Result<Vec<Q
             sqlx::query_as::<_, QueueRow>(ALL_ROWS)
                 .bind(state)
                 .bind(limit)
+                .bind(before)
                 .fetch_all(pool)
                 .await?
         }

@@ -248,14 +248,16 @@ pub(crate) fn queue_entries(c: &Connection, q: &QueueQuery) -> Result<Vec<QueueE
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {QUEUE_COLUMNS} FROM ticket_webhook_queue \
          WHERE (?1 IS NULL OR tenant_id = ?1) AND (?2 IS NULL OR ticket_id = ?2) \
-         AND (?3 IS NULL OR state = ?3) ORDER BY {order} LIMIT ?4"
+         AND (?3 IS NULL OR state = ?3) AND id < ?5 ORDER BY {order} LIMIT ?4"
     ))?;
     let rows = stmt.query_map(
         params![
             q.tenant_id.map(|t| t.to_string()),
             q.ticket_id.map(|t| t.to_string()),
             q.state.map(|s| s.as_str()),
-            i64::from(q.limit)
+            i64::from(q.limit),
+            // Always a bound (not `?5 IS NULL OR ...`), so it is a range on the index.
+            q.before.map_or(i64::MAX, |b| b.0)
         ],
         row::queue_entry,
     )?;

@@ -107,6 +107,7 @@ macro_rules! conformance_tests {
             concurrent_status_changes_never_lose_an_update,
             snapshot_keeps_the_state_after_its_activity,
             tickets_list_newest_first_with_cursor,
+            queue_rows_page_newest_first_by_keyset,
         );
         $crate::__conformance_queue_cases!($subject);
         $crate::__conformance_rules_cases!($subject);

@@ -7,6 +7,7 @@ use futures::future::join_all;
 use serde_json::json;
 
 use crate::activity::ActivityType;
+use crate::queue::{QueueQuery, QueueState};
 use crate::service::AddActivity;
 use crate::store::TicketQuery;
 use crate::ticket::Status;
@@ -253,4 +254,63 @@ pub async fn tickets_list_newest_first_with_cursor(s: &Subject) {
         ..query
     };
     assert!(f.fms.tickets(&open).await.unwrap().is_empty());
+}
+
+/// A tenant's queue rows page newest first by keyset (`QueueQuery::before`): the pages hold
+/// every row once, in descending id order, wherever the store keeps finished rows, and the
+/// state filter applies across pages.
+pub async fn queue_rows_page_newest_first_by_keyset(s: &Subject) {
+    let f = Fixture::new(s).await;
+    for _ in 0..4 {
+        let t = f.ingest().await;
+        f.fms
+            .add_activity(t.id, comment(&f, "again"))
+            .await
+            .unwrap();
+    }
+    let all = f
+        .fms
+        .queue_entries(&QueueQuery::tenant(f.tenant.id, None, 1_000))
+        .await
+        .unwrap();
+    assert!(all.len() >= 8, "every intake and comment queued a row");
+    // A finished row (moved out of the hot table where a store has one) pages like the rest.
+    let skipped = all[all.len() / 2].id;
+    f.fms.skip(skipped).await.unwrap();
+
+    let rows = all.len();
+    let page_through = |state: Option<QueueState>| {
+        let fms = f.fms.clone();
+        let tenant = f.tenant.id;
+        async move {
+            let mut query = QueueQuery::tenant(tenant, state, 3);
+            let mut seen = Vec::new();
+            loop {
+                let page = fms.queue_entries(&query).await.unwrap();
+                assert!(page.len() <= 3);
+                let Some(last) = page.last() else {
+                    return seen;
+                };
+                query = query.before(last.id);
+                seen.extend(page.into_iter().map(|r| (r.id, r.state)));
+                assert!(
+                    seen.len() <= rows,
+                    "a page repeated rows: the keyset is ignored"
+                );
+            }
+        }
+    };
+    let seen = page_through(None).await;
+    let ids: Vec<_> = seen.iter().map(|(id, _)| *id).collect();
+    let expected: Vec<_> = all.iter().map(|r| r.id).collect();
+    assert_eq!(ids, expected, "every row once, newest first");
+    assert!(ids.windows(2).all(|w| w[0].0 > w[1].0));
+    assert_eq!(
+        page_through(Some(QueueState::Skipped)).await,
+        vec![(skipped, QueueState::Skipped)]
+    );
+    assert_eq!(
+        page_through(Some(QueueState::Pending)).await.len(),
+        all.len() - 1
+    );
 }

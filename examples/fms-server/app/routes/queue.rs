@@ -18,10 +18,6 @@ use crate::app::dto::{QueuePage, QueueRowView};
 use crate::app::error::{ApiError, ErrorBody};
 use crate::app::routes::tenants::tenant_in_path;
 
-/// How many rows a page after a cursor scans at most (the store lists newest first without a
-/// keyset position yet, so pages after the first are cut from a bounded window).
-const CURSOR_WINDOW: u32 = 10_000;
-
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
         .route("/api/v1/tenants/{tenant_id}/webhook-queue", get(list))
@@ -75,20 +71,11 @@ pub(crate) async fn list(
         Some(c) => Some(decode_cursor(c)?),
         None => None,
     };
-    let fetch = if before.is_some() {
-        CURSOR_WINDOW
-    } else {
-        limit + 1
-    };
-    let rows = state
-        .fms
-        .queue_entries(&QueueQuery::tenant(tenant, queue_state, fetch))
-        .await?;
-    let mut rows: Vec<QueueEntry> = rows
-        .into_iter()
-        .filter(|r| before.is_none_or(|b| r.id.0 < b))
-        .take(limit as usize + 1)
-        .collect();
+    let mut query = QueueQuery::tenant(tenant, queue_state, limit + 1);
+    if let Some(before) = before {
+        query = query.before(QueueEntryId(before));
+    }
+    let mut rows: Vec<QueueEntry> = state.fms.queue_entries(&query).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_cursor = match (more, rows.last()) {
