@@ -82,10 +82,11 @@ impl Fms {
         note: Option<String>,
     ) -> Result<Ticket> {
         let note = comment(note)?;
-        let calendar = self.ticket_calendar(ticket_id).await?;
+        let ticket = self.store.ticket(ticket_id).await?;
+        let calendar = self.store.calendar(ticket.tenant_id).await?;
         let cal = calendar.as_ref();
         self.change_with_retry(
-            ticket_id,
+            ticket,
             |ticket, now| {
                 let from = ticket.status;
                 workflow::transition(from, to)?;
@@ -133,7 +134,7 @@ impl Fms {
         let calendar = self.store.calendar(ticket.tenant_id).await?;
         let rules = self.rules(ticket.tenant_id).await?;
         self.change_with_retry(
-            ticket_id,
+            ticket,
             |ticket, now| {
                 if ticket.priority == priority {
                     return Err(Error::Conflict {
@@ -172,11 +173,6 @@ impl Fms {
         .await
     }
 
-    async fn ticket_calendar(&self, ticket_id: TicketId) -> Result<Option<BusinessCalendar>> {
-        let ticket = self.store.ticket(ticket_id).await?;
-        Ok(self.store.calendar(ticket.tenant_id).await?)
-    }
-
     /// Assigns (or reassigns) an executor: an active executor of the ticket's tenant. An open
     /// ticket moves to `in-progress`. Closed tickets cannot be assigned.
     pub async fn assign_executor(
@@ -195,9 +191,10 @@ impl Fms {
         if !executor.active {
             return Err(Error::invalid("executor_id", "the executor is not active"));
         }
-        let calendar = self.ticket_calendar(ticket_id).await?;
+        let ticket = self.store.ticket(ticket_id).await?;
+        let calendar = self.store.calendar(ticket.tenant_id).await?;
         self.change_with_retry(
-            ticket_id,
+            ticket,
             |ticket, now| {
                 if executor.tenant_id != ticket.tenant_id {
                     return Err(Error::invalid("executor_id", "no such user in this tenant"));
@@ -240,32 +237,35 @@ impl Fms {
         Ok(self.store.activities(id).await?)
     }
 
-    /// Loads the ticket, lets `plan` decide the steps, and writes them if the ticket has not
-    /// changed meanwhile; on a concurrent change, starts over with the fresh ticket.
+    /// Lets `plan` decide the steps for `ticket` (as just loaded), and writes them if the
+    /// ticket has not changed meanwhile; on a concurrent change, loads the ticket again and
+    /// starts over. The actor is checked once: a ticket never changes tenant.
     async fn change_with_retry<F>(
         &self,
-        ticket_id: TicketId,
+        mut ticket: Ticket,
         plan: F,
         actor: Option<UserId>,
     ) -> Result<Ticket>
     where
         F: Fn(&Ticket, chrono::DateTime<chrono::Utc>) -> Result<Vec<Step>> + Send + Sync,
     {
+        if let Some(actor) = actor {
+            self.author_in_tenant("changed_by", actor, &ticket).await?;
+        }
         let mut attempt = 0;
         loop {
-            let ticket = self.store.ticket(ticket_id).await?;
-            if let Some(actor) = actor {
-                self.author_in_tenant("changed_by", actor, &ticket).await?;
-            }
             let steps = plan(&ticket, self.clock.now())?;
             let change = TicketChange {
-                ticket_id,
+                ticket_id: ticket.id,
                 expected_version: Some(ticket.version),
                 steps,
                 notifications: Vec::new(),
             };
             match self.store.change_ticket(&change).await {
-                Err(StoreError::Conflict { .. }) if attempt < MAX_CONFLICT_RETRIES => attempt += 1,
+                Err(StoreError::Conflict { .. }) if attempt < MAX_CONFLICT_RETRIES => {
+                    attempt += 1;
+                    ticket = self.store.ticket(ticket.id).await?;
+                }
                 other => {
                     let ticket = other?;
                     self.enqueued();
