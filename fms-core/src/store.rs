@@ -352,8 +352,13 @@ pub trait TicketStore: Send + Sync + Debug + 'static {
     async fn set_api_key_hash(&self, tenant: TenantId, hash: &str) -> Result<(), StoreError>;
     /// The tenant whose API key has this hash, if any.
     async fn tenant_by_api_key_hash(&self, hash: &str) -> Result<Option<TenantId>, StoreError>;
-    /// The number of queue rows in each state (all tenants), for metrics.
+    /// The number of queue rows in each state (all tenants), finished rows included: it reads
+    /// the whole history, so it is for tests and audits; metrics use
+    /// [`TicketStore::queue_backlog`].
     async fn queue_counts(&self) -> Result<Vec<(QueueState, u64)>, StoreError>;
+    /// The number of rows not done yet (pending, leased, parked) in each of those states, all
+    /// tenants: the backlog. Reads only those rows, however long the finished history.
+    async fn queue_backlog(&self) -> Result<Vec<(QueueState, u64)>, StoreError>;
 
     /// Writes an onboarding request (see [`NewInvitation`]) and returns the pending user.
     async fn create_invitation(&self, new: &NewInvitation) -> Result<User, StoreError>;

@@ -425,6 +425,10 @@ impl TicketStore for PgStore {
         Ok(notifications::queue_counts(&self.pool).await?)
     }
 
+    async fn queue_backlog(&self) -> Result<Vec<(QueueState, u64)>, StoreError> {
+        Ok(notifications::queue_backlog(&self.pool).await?)
+    }
+
     async fn create_invitation(&self, new: &NewInvitation) -> Result<User, StoreError> {
         Ok(onboarding::create(&self.pool, new).await?)
     }

@@ -174,12 +174,25 @@ pub(crate) async fn tenant_by_api_key_hash(pool: &PgPool, hash: &str) -> Result<
 
 /// Rows per state, hot table and archive together.
 pub(crate) async fn queue_counts(pool: &PgPool) -> Result<Vec<(QueueState, u64)>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
+    state_counts(
+        pool,
         "SELECT state, count(*) FROM ticket_webhook_queue GROUP BY state \
          UNION ALL SELECT state, count(*) FROM ticket_webhook_deliveries GROUP BY state",
     )
-    .fetch_all(pool)
-    .await?;
+    .await
+}
+
+/// Rows per undone state: the hot table holds exactly those (finished rows are archived).
+pub(crate) async fn queue_backlog(pool: &PgPool) -> Result<Vec<(QueueState, u64)>> {
+    state_counts(
+        pool,
+        "SELECT state, count(*) FROM ticket_webhook_queue GROUP BY state",
+    )
+    .await
+}
+
+async fn state_counts(pool: &PgPool, sql: &'static str) -> Result<Vec<(QueueState, u64)>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .filter_map(|(state, n)| Some((state.parse().ok()?, u64::try_from(n).unwrap_or(0))))

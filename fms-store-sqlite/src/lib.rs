@@ -303,6 +303,10 @@ impl TicketStore for SqliteStore {
         self.call(queue::counts).await
     }
 
+    async fn queue_backlog(&self) -> Result<Vec<(QueueState, u64)>, StoreError> {
+        self.call(queue::backlog).await
+    }
+
     async fn create_invitation(&self, new: &NewInvitation) -> Result<User, StoreError> {
         let new = new.clone();
         self.call(move |c| onboarding::create(c, &new)).await

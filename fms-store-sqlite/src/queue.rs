@@ -260,9 +260,24 @@ pub(crate) fn save_breaker_of(
     ])?;
     Ok(())
 }
+/// Rows per state, finished ones included (every row).
 pub(crate) fn counts(c: &mut Connection) -> Result<Vec<(QueueState, u64)>> {
-    let mut stmt =
-        c.prepare_cached("SELECT state, COUNT(*) FROM ticket_webhook_queue GROUP BY state")?;
+    state_counts(c, COUNTS)
+}
+
+/// Rows per undone state: the same `WHERE` as the partial index `ticket_webhook_queue_undone`,
+/// so only undone rows are read (finished rows stay in this table).
+pub(crate) fn backlog(c: &mut Connection) -> Result<Vec<(QueueState, u64)>> {
+    state_counts(c, BACKLOG)
+}
+
+const COUNTS: &str = "SELECT state, COUNT(*) FROM ticket_webhook_queue GROUP BY state";
+pub(crate) const BACKLOG: &str = "SELECT state, COUNT(*) FROM ticket_webhook_queue \
+     INDEXED BY ticket_webhook_queue_undone \
+     WHERE state IN ('pending', 'leased', 'parked') GROUP BY state";
+
+fn state_counts(c: &mut Connection, sql: &str) -> Result<Vec<(QueueState, u64)>> {
+    let mut stmt = c.prepare_cached(sql)?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     let mut out = Vec::new();
     for row in rows {

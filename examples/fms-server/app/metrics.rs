@@ -66,13 +66,16 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition, with the queue rows per state.
+    /// The Prometheus text exposition, with the backlog (rows not done yet) per state.
     pub(crate) fn render(&self, queue: &[(QueueState, u64)]) -> String {
         let mut out = String::with_capacity(2048);
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        out.push_str("# HELP fms_webhook_queue_rows Webhook queue rows by state.\n");
+        out.push_str(
+            "# HELP fms_webhook_queue_rows Webhook queue rows not done yet, by state \
+             (finished rows: fms_webhook_deliveries_total, fms_webhook_skipped_total).\n",
+        );
         out.push_str("# TYPE fms_webhook_queue_rows gauge\n");
-        for state in QueueState::ALL {
+        for state in QueueState::ALL.into_iter().filter(|s| !s.is_done()) {
             let n = queue
                 .iter()
                 .find(|(s, _)| *s == state)

@@ -108,6 +108,7 @@ macro_rules! conformance_tests {
             snapshot_keeps_the_state_after_its_activity,
             tickets_list_newest_first_with_cursor,
             queue_rows_page_newest_first_by_keyset,
+            queue_backlog_counts_undone_rows_only,
         );
         $crate::__conformance_queue_cases!($subject);
         $crate::__conformance_rules_cases!($subject);

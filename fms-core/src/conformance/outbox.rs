@@ -314,3 +314,52 @@ pub async fn queue_rows_page_newest_first_by_keyset(s: &Subject) {
         all.len() - 1
     );
 }
+
+/// The backlog (`queue_backlog`) counts the rows not done yet, per state, and nothing else:
+/// it agrees with the full counts on pending, leased and parked rows, and a skipped row leaves
+/// it.
+pub async fn queue_backlog_counts_undone_rows_only(s: &Subject) {
+    let f = Fixture::new(s).await;
+    for _ in 0..3 {
+        f.ingest().await;
+    }
+    let undone = |counts: Vec<(QueueState, u64)>| {
+        let mut out: Vec<_> = counts
+            .into_iter()
+            .filter(|(state, n)| !state.is_done() && *n > 0)
+            .collect();
+        out.sort_by_key(|(state, _)| state.as_str());
+        out
+    };
+    let backlog = undone(f.fms.queue_backlog().await.unwrap());
+    assert_eq!(backlog, undone(f.fms.queue_counts().await.unwrap()));
+    let pending = |b: &[(QueueState, u64)]| {
+        b.iter()
+            .find(|(state, _)| *state == QueueState::Pending)
+            .map_or(0, |(_, n)| *n)
+    };
+    assert!(pending(&backlog) >= 3, "{backlog:?}");
+    assert!(
+        f.fms
+            .queue_backlog()
+            .await
+            .unwrap()
+            .iter()
+            .all(|(state, _)| !state.is_done()),
+        "only undone states"
+    );
+
+    let first = f
+        .fms
+        .queue_entries(&QueueQuery::tenant(
+            f.tenant.id,
+            Some(QueueState::Pending),
+            1,
+        ))
+        .await
+        .unwrap();
+    f.fms.skip(first[0].id).await.unwrap();
+    let after = undone(f.fms.queue_backlog().await.unwrap());
+    assert_eq!(pending(&after), pending(&backlog) - 1, "{after:?}");
+    assert_eq!(after, undone(f.fms.queue_counts().await.unwrap()));
+}

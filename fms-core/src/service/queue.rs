@@ -53,8 +53,15 @@ impl Fms {
 }
 
 impl Fms {
-    /// Queue rows per state, across tenants (metrics).
+    /// Queue rows per state, across tenants, finished rows included (reads the whole history:
+    /// for tests and audits).
     pub async fn queue_counts(&self) -> Result<Vec<(crate::queue::QueueState, u64)>> {
         Ok(self.store.queue_counts().await?)
+    }
+
+    /// Rows not done yet (pending, leased, parked) per state, across tenants: the backlog, for
+    /// metrics (reads only those rows).
+    pub async fn queue_backlog(&self) -> Result<Vec<(crate::queue::QueueState, u64)>> {
+        Ok(self.store.queue_backlog().await?)
     }
 }

@@ -26,12 +26,13 @@ pub(crate) async fn healthz() -> Json<Health> {
     })
 }
 
-/// Prometheus text exposition: queue rows by state, tickets created, deliveries, failures,
-/// delivery latency histogram.
+/// Prometheus text exposition: the webhook backlog (rows not done yet) by state, tickets
+/// created, deliveries, failures, delivery latency histogram. Reads only the backlog, never the
+/// finished history (this endpoint needs no token).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain")))]
 pub(crate) async fn metrics(State(state): State<Shared>) -> Result<impl IntoResponse, ApiError> {
-    let counts = state.fms.queue_counts().await?;
+    let counts = state.fms.queue_backlog().await?;
     Ok((
         [(
             header::CONTENT_TYPE,
