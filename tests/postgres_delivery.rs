@@ -106,6 +106,16 @@ async fn expected_sequences(fms: &Fms, tickets: &[TicketId]) -> BTreeMap<String,
     out
 }
 
+/// Rows delivered so far.
+async fn delivered(store: &dyn TicketStore) -> u64 {
+    let counts = store.queue_counts().await.unwrap();
+    counts
+        .iter()
+        .filter(|(s, _)| *s == QueueState::Delivered)
+        .map(|(_, c)| c)
+        .sum()
+}
+
 async fn assert_all_delivered(store: &dyn TicketStore, n: u64) {
     let counts = store.queue_counts().await.unwrap();
     let of = |state: QueueState| -> u64 {
@@ -312,6 +322,13 @@ async fn a_dispatcher_whose_connections_are_killed_recovers_without_loss_or_reor
         tokio::time::sleep(Duration::from_millis(15)).await;
     }
     let got = receiver.wait_for(total, Duration::from_secs(120)).await;
+    // A kill can also land on a completion: its row was received but stays leased, and is
+    // sent again (at-least-once) once the lease expires. Wait for the database to agree
+    // before stopping the dispatcher.
+    let settled = tokio::time::Instant::now() + Duration::from_secs(30);
+    while delivered(&writer).await < 300 && tokio::time::Instant::now() < settled {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     dispatch.shutdown().await;
     admin.close().await;
     assert!(kills >= 1, "the victim was never killed");
