@@ -330,3 +330,54 @@ async fn onboarding_claims_read_rows_in_proportion_to_the_batch_not_the_history(
     );
     schema.drop().await;
 }
+
+/// The intake's roster reads each executor's open-ticket count from a column the store keeps,
+/// not by counting tickets: with 2,000 open tickets on one executor, intake contexts read no
+/// ticket rows at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_intake_roster_reads_no_tickets_however_many_are_open() {
+    let Some(schema) = Schema::create().await else {
+        return;
+    };
+    if !flushes_statistics_on_demand(&schema).await {
+        return;
+    }
+    let store = schema.store(1).await;
+    store.migrate().await.unwrap();
+    let fms = Fms::new(Arc::new(store.clone()));
+    let tenant = fms.create_tenant(NewTenant::new("ACME")).await.unwrap();
+    let complainant = fms
+        .create_user(NewUser::new(tenant.id, "John Doe", Role::Complainant).with_chat_id("42"))
+        .await
+        .unwrap();
+    let executor = fms
+        .create_user(NewUser::new(tenant.id, "Mike", Role::Executor).with_chat_id("555"))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO tickets (id, tenant_id, seq, number, title, location, category, \
+             ticket_type, reporter_name, submitted_priority, status, priority, complainant_id, \
+             executor_id, created_at, updated_at) \
+         SELECT gen_random_uuid(), $1, g, 'TKT-' || g, 'AC not working', 'Building A', \
+             'HVAC', 'Maintenance', 'John Doe', 'high', \
+             CASE WHEN g % 2 = 0 THEN 'open' ELSE 'in-progress' END, 'high', $2, $3, \
+             now(), now() \
+         FROM generate_series(1, 2000) g",
+    )
+    .bind(tenant.id.as_uuid())
+    .bind(complainant.id.as_uuid())
+    .bind(executor.id.as_uuid())
+    .execute(store.pool())
+    .await
+    .unwrap();
+
+    let before = rows_read(store.pool(), "tickets").await;
+    for _ in 0..10 {
+        let context = store.intake_context(tenant.id, "42").await.unwrap();
+        assert_eq!(context.roster.len(), 1);
+        assert_eq!(context.roster[0].open_tickets, 2000);
+    }
+    let read = rows_read(store.pool(), "tickets").await - before;
+    assert_eq!(read, 0, "intake contexts read {read} ticket rows");
+    schema.drop().await;
+}

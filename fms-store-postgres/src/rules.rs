@@ -33,8 +33,7 @@ SELECT to_jsonb(t) - 'calendar' AS tenant,
        t.calendar,
        (SELECT COALESCE(jsonb_agg(jsonb_build_object(
                    'user', to_jsonb(u),
-                   'open', (SELECT count(*) FROM tickets k WHERE k.executor_id = u.id
-                            AND k.status IN ('open', 'in-progress', 'on-hold')))
+                   'open', u.open_tickets)
                ORDER BY u.id), '[]'::jsonb)
         FROM users u WHERE u.tenant_id = t.id AND u.role = 'executor') AS roster,
        (SELECT COALESCE(jsonb_object_agg(c.pool, c.user_id), '{}'::jsonb)

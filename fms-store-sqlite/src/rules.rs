@@ -41,9 +41,7 @@ fn roster(c: &Connection, tenant: &str) -> Result<Vec<Candidate>> {
         .collect::<Vec<_>>()
         .join(", ");
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT {columns}, \
-           (SELECT COUNT(*) FROM tickets t WHERE t.executor_id = u.id \
-            AND t.status IN ('open', 'in-progress', 'on-hold')) \
+        "SELECT {columns}, u.open_tickets \
          FROM users u WHERE u.tenant_id = ?1 AND u.role = 'executor' ORDER BY u.id"
     ))?;
     let rows = stmt.query_map([tenant], |r| {

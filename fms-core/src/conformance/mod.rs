@@ -109,6 +109,7 @@ macro_rules! conformance_tests {
             tickets_list_newest_first_with_cursor,
             queue_rows_page_newest_first_by_keyset,
             queue_backlog_counts_undone_rows_only,
+            roster_counts_follow_assignments_and_status_changes,
         );
         $crate::__conformance_queue_cases!($subject);
         $crate::__conformance_rules_cases!($subject);

@@ -363,3 +363,112 @@ pub async fn queue_backlog_counts_undone_rows_only(s: &Subject) {
     assert_eq!(pending(&after), pending(&backlog) - 1, "{after:?}");
     assert_eq!(after, undone(f.fms.queue_counts().await.unwrap()));
 }
+
+/// The intake roster's open-ticket counts (kept by the store as tickets change) equal the
+/// tickets' own state after assignments, reassignments (concurrent, in opposite directions
+/// too), and moves in and out of the counted statuses (open, in progress, on hold).
+pub async fn roster_counts_follow_assignments_and_status_changes(s: &Subject) {
+    let f = Fixture::new(s).await;
+    let other = f
+        .fms
+        .create_user(
+            crate::user::NewUser::new(f.tenant.id, "Ann Lee", crate::user::Role::Executor)
+                .with_chat_id("556"),
+        )
+        .await
+        .unwrap();
+    let (a, b) = (f.executor.id, other.id);
+    let check = |step: &'static str| {
+        let f = &f;
+        async move {
+            let tickets = f
+                .fms
+                .tickets(&TicketQuery {
+                    tenant_id: f.tenant.id,
+                    status: None,
+                    before: None,
+                    limit: 200,
+                })
+                .await
+                .unwrap();
+            let truth = |user| {
+                tickets
+                    .iter()
+                    .filter(|t| {
+                        t.executor_id == Some(user)
+                            && matches!(
+                                t.status,
+                                Status::Open | Status::InProgress | Status::OnHold
+                            )
+                    })
+                    .count() as u32
+            };
+            let roster = s
+                .store
+                .intake_context(f.tenant.id, "123456789")
+                .await
+                .unwrap()
+                .roster;
+            for c in &roster {
+                assert_eq!(c.open_tickets, truth(c.user.id), "{step}: {}", c.user.name);
+            }
+            assert_eq!(roster.len(), 2, "{step}");
+        }
+    };
+    let mut t = Vec::new();
+    for _ in 0..6 {
+        t.push(f.ingest().await.id);
+    }
+    check("unassigned").await;
+    for (i, id) in t.iter().enumerate() {
+        let to = if i % 2 == 0 { a } else { b };
+        f.fms.assign_executor(*id, to, None).await.unwrap();
+    }
+    check("assigned").await;
+    f.fms.assign_executor(t[1], a, None).await.unwrap();
+    check("reassigned").await;
+    f.fms
+        .change_status(t[2], Status::OnHold, None, None)
+        .await
+        .unwrap();
+    check("on hold").await;
+    f.fms
+        .change_status(t[2], Status::InProgress, None, None)
+        .await
+        .unwrap();
+    f.fms
+        .change_status(t[2], Status::Resolved, None, None)
+        .await
+        .unwrap();
+    check("resolved").await;
+    f.fms
+        .change_status(t[2], Status::InProgress, None, None)
+        .await
+        .unwrap();
+    check("reopened").await;
+    f.fms
+        .change_status(t[0], Status::Resolved, None, None)
+        .await
+        .unwrap();
+    f.fms
+        .change_status(t[0], Status::Closed, None, None)
+        .await
+        .unwrap();
+    check("closed").await;
+
+    // Reassignments in opposite directions at once, repeatedly: t[3] and t[4] swap owners.
+    for round in 0..5 {
+        let (x, y) = if round % 2 == 0 { (b, a) } else { (a, b) };
+        let (one, two) = futures::join!(
+            f.fms.assign_executor(t[3], x, None),
+            f.fms.assign_executor(t[4], y, None)
+        );
+        for r in [one, two] {
+            match r {
+                Ok(_) | Err(crate::Error::Conflict { .. }) => {}
+                Err(e) => panic!("round {round}: {e}"),
+            }
+        }
+    }
+    check("swapped concurrently").await;
+}
