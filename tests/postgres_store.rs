@@ -1,8 +1,8 @@
 //! Acceptance of fms-store-postgres without HTTP: concurrent intakes in one tenant get unique,
 //! gap-free numbers; `migrate()` twice is a no-op; claims and finishes of both webhook queues
 //! read rows in proportion to the batch, not to the backlog, even with plans made while the
-//! queue was empty. Needs `FMS_TEST_POSTGRES_URL` (skipped
-//! without it unless `FMS_REQUIRE_POSTGRES=1`).
+//! queue was empty; the intake roster reads kept counts (filled in by migration 5 on upgrade).
+//! Needs `FMS_TEST_POSTGRES_URL` (skipped without it unless `FMS_REQUIRE_POSTGRES=1`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -379,5 +379,58 @@ async fn the_intake_roster_reads_no_tickets_however_many_are_open() {
     }
     let read = rows_read(store.pool(), "tickets").await - before;
     assert_eq!(read, 0, "intake contexts read {read} ticket rows");
+    schema.drop().await;
+}
+
+/// Upgrading a schema at version 4: migration 5 adds each executor's open-ticket count and
+/// fills it from the tickets already there; the trigger keeps it from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_5_fills_open_ticket_counts_from_existing_tickets() {
+    let Some(schema) = Schema::create().await else {
+        return;
+    };
+    let store = schema.store(2).await;
+    store.migrate().await.unwrap();
+    let fms = Fms::new(Arc::new(store.clone()));
+    let tenant = fms.create_tenant(NewTenant::new("ACME")).await.unwrap();
+    fms.create_user(NewUser::new(tenant.id, "John Doe", Role::Complainant).with_chat_id("42"))
+        .await
+        .unwrap();
+    let mike = fms
+        .create_user(NewUser::new(tenant.id, "Mike", Role::Executor).with_chat_id("555"))
+        .await
+        .unwrap();
+    let body = json!({
+        "issue": "AC not working", "location": "Building A", "category": "HVAC",
+        "priority": "high", "name": "John Doe", "chat_id": "42",
+        "tenant_id": tenant.id.to_string(),
+    });
+    let mut tickets = Vec::new();
+    for _ in 0..3 {
+        let t = fms.ingest(&body, None).await.unwrap().ticket;
+        if t.executor_id != Some(mike.id) {
+            fms.assign_executor(t.id, mike.id, None).await.unwrap();
+        }
+        tickets.push(t.id);
+    }
+
+    // Back to version 4: no counter column, no trigger, migration 5 not recorded.
+    sqlx::raw_sql(
+        "DROP TRIGGER tickets_executor_load ON tickets; \
+         DROP FUNCTION tickets_executor_load(); \
+         ALTER TABLE users DROP COLUMN open_tickets; \
+         DELETE FROM _sqlx_migrations WHERE version = 5;",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    let open =
+        || async { store.intake_context(tenant.id, "42").await.unwrap().roster[0].open_tickets };
+    assert_eq!(open().await, 3);
+    fms.change_status(tickets[0], fms::ticket::Status::Resolved, None, None)
+        .await
+        .unwrap();
+    assert_eq!(open().await, 2);
     schema.drop().await;
 }
