@@ -1,6 +1,6 @@
 //! Prometheus metrics: counters updated by the handlers and by every dispatcher batch (the
-//! background loop's observer and the cron endpoint), queue rows read from the store at
-//! scrape time.
+//! background loop's observer and the cron endpoint), the webhook backlog (rows not done yet)
+//! read from the store at scrape time.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
