@@ -34,6 +34,18 @@ fn manual_clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(Utc::now()))
 }
 
+/// The `/metrics` text.
+async fn metrics_text(s: &Server) -> String {
+    s.client
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn invite(s: &Server, t: &TestTenant, email: &str) -> Answer {
     s.post(
         REQUEST,
@@ -122,6 +134,20 @@ async fn a_request_is_accepted_and_its_signed_payload_reaches_the_onboarding_web
             "deep_link": format!("https://t.me/fms_test_bot?start={cid}"),
             "expires_at": expires_at,
         })
+    );
+
+    // The background loop's batches are counted too.
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = metrics_text(&s).await;
+        if metrics.contains("fms_onboarding_deliveries_total 1\n") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        metrics.contains("fms_onboarding_deliveries_total 1\n"),
+        "{metrics}"
     );
 
     // The pending user.
@@ -611,6 +637,15 @@ async fn the_cron_endpoint_delivers_onboarding_requests_when_the_dispatcher_is_o
     assert_eq!(batch.body["onboarding"]["delivered"], json!(1));
     let got = receiver.wait_for(1).await;
     assert_eq!(got[0].json()["email"], json!("nina@example.com"));
+    let metrics = metrics_text(&s).await;
+    assert!(
+        metrics.contains("fms_onboarding_deliveries_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fms_webhook_deliveries_total 0\n"),
+        "{metrics}"
+    );
     s.stop().await;
 }
 

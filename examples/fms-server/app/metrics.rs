@@ -13,16 +13,44 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
 ];
 
-/// The process's counters.
+/// The outcome counters of one queue's dispatcher batches.
 #[derive(Debug, Default)]
-pub(crate) struct Metrics {
-    tickets_created: AtomicU64,
-    duplicates: AtomicU64,
+struct Outcomes {
     delivered: AtomicU64,
     failures: AtomicU64,
     parked: AtomicU64,
     skipped: AtomicU64,
     batch_errors: AtomicU64,
+}
+
+impl Outcomes {
+    /// Adds one batch; the report, if the batch ran.
+    fn record<'r>(
+        &self,
+        result: &'r Result<BatchReport, fms::store::StoreError>,
+    ) -> Option<&'r BatchReport> {
+        let Ok(report) = result else {
+            self.batch_errors.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        let add = |c: &AtomicU64, n: usize| {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        };
+        add(&self.delivered, report.delivered);
+        add(&self.failures, report.retried + report.parked);
+        add(&self.parked, report.parked);
+        add(&self.skipped, report.skipped);
+        Some(report)
+    }
+}
+
+/// The process's counters.
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    tickets_created: AtomicU64,
+    duplicates: AtomicU64,
+    webhooks: Outcomes,
+    onboarding: Outcomes,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,
@@ -39,22 +67,11 @@ impl Metrics {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// One dispatcher batch finished.
+    /// One ticket-webhook dispatcher batch finished.
     pub(crate) fn batch(&self, result: &Result<BatchReport, fms::store::StoreError>) {
-        let report = match result {
-            Ok(r) => r,
-            Err(_) => {
-                self.batch_errors.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
+        let Some(report) = self.webhooks.record(result) else {
+            return;
         };
-        let add = |c: &AtomicU64, n: usize| {
-            c.fetch_add(n as u64, Ordering::Relaxed);
-        };
-        add(&self.delivered, report.delivered);
-        add(&self.failures, report.retried + report.parked);
-        add(&self.parked, report.parked);
-        add(&self.skipped, report.skipped);
         for &ms in &report.delivery_latencies_ms {
             let ms = ms.max(0) as u64;
             let secs = ms as f64 / 1000.0;
@@ -64,6 +81,11 @@ impl Metrics {
             self.latency_count.fetch_add(1, Ordering::Relaxed);
             self.latency_sum_ms.fetch_add(ms, Ordering::Relaxed);
         }
+    }
+
+    /// One onboarding-webhook dispatcher batch finished.
+    pub(crate) fn onboarding_batch(&self, result: &Result<BatchReport, fms::store::StoreError>) {
+        self.onboarding.record(result);
     }
 
     /// The Prometheus text exposition, with the backlog (rows not done yet) per state.
@@ -96,27 +118,52 @@ impl Metrics {
             (
                 "fms_webhook_deliveries_total",
                 "Webhook rows delivered (2xx).",
-                get(&self.delivered),
+                get(&self.webhooks.delivered),
             ),
             (
                 "fms_webhook_delivery_failures_total",
                 "Failed webhook attempts (rescheduled or parked).",
-                get(&self.failures),
+                get(&self.webhooks.failures),
             ),
             (
                 "fms_webhook_parked_total",
                 "Webhook rows parked after the retry age.",
-                get(&self.parked),
+                get(&self.webhooks.parked),
             ),
             (
                 "fms_webhook_skipped_total",
                 "Webhook rows skipped (tenant without a webhook URL).",
-                get(&self.skipped),
+                get(&self.webhooks.skipped),
             ),
             (
                 "fms_dispatcher_batch_errors_total",
                 "Dispatcher batches that failed on the store.",
-                get(&self.batch_errors),
+                get(&self.webhooks.batch_errors),
+            ),
+            (
+                "fms_onboarding_deliveries_total",
+                "Onboarding requests delivered (2xx).",
+                get(&self.onboarding.delivered),
+            ),
+            (
+                "fms_onboarding_delivery_failures_total",
+                "Failed onboarding webhook attempts (rescheduled or parked).",
+                get(&self.onboarding.failures),
+            ),
+            (
+                "fms_onboarding_parked_total",
+                "Onboarding requests parked after the retry age.",
+                get(&self.onboarding.parked),
+            ),
+            (
+                "fms_onboarding_skipped_total",
+                "Onboarding requests skipped (no onboarding webhook URL).",
+                get(&self.onboarding.skipped),
+            ),
+            (
+                "fms_onboarding_batch_errors_total",
+                "Onboarding dispatcher batches that failed on the store.",
+                get(&self.onboarding.batch_errors),
             ),
         ];
         for (name, help, value) in counters {

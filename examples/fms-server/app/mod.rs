@@ -126,7 +126,7 @@ impl EnqueueListener for BothLoops {
 /// Starts serving on `listener` with `store`: when `settings.dispatcher` is on, the background
 /// loops (ticket webhooks with the SLA sweeper, and onboarding requests, each on its own queue
 /// and woken on every commit, and on Postgres by other processes' commits too), the HTTP
-/// server, and a metrics observer on the ticket loop.
+/// server, and a metrics observer on each loop.
 pub(crate) async fn start(
     settings: &Settings,
     store: impl Into<store::ServerStore>,
@@ -174,9 +174,12 @@ pub(crate) async fn start(
             .with_observer(Arc::new(move |result| observed.batch(result)))
             .with_sla_sweeper(fms.clone());
         let dispatch = DispatchLoop::spawn(dispatcher.clone(), config);
+        let observed = Arc::clone(&metrics);
         let onboarding_loop = DispatchLoop::spawn(
             onboarding.clone(),
-            LoopConfig::default().with_poll_interval(settings.poll_interval),
+            LoopConfig::default()
+                .with_poll_interval(settings.poll_interval)
+                .with_observer(Arc::new(move |result| observed.onboarding_batch(result))),
         );
         let both: Arc<dyn EnqueueListener> =
             Arc::new(BothLoops(dispatch.listener(), onboarding_loop.listener()));

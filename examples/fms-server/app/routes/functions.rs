@@ -106,11 +106,9 @@ pub(crate) async fn run_dispatcher(
     let result = state.dispatcher.run_batch().await;
     state.metrics.batch(&result);
     let report = result.map_err(|e| ApiError::internal(&e))?;
-    let onboarding = state
-        .onboarding
-        .run_batch()
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let onboarding = state.onboarding.run_batch().await;
+    state.metrics.onboarding_batch(&onboarding);
+    let onboarding = onboarding.map_err(|e| ApiError::internal(&e))?;
     Ok(Json(BatchAnswer {
         success: true,
         claimed: report.claimed,
