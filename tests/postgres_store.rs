@@ -19,23 +19,30 @@ use fms::postgres::sqlx::{self, PgPool};
 use fms::queue::{ClaimOptions, Completion, Resolution};
 use fms::service::OnboardingRequest;
 use fms::store::TicketStore;
-use fms::tenant::NewTenant;
-use fms::user::{NewUser, Role};
+use fms::tenant::{NewTenant, Tenant};
+use fms::user::{NewUser, Role, User};
 use futures::future::join_all;
 use postgres_support::Schema;
-use serde_json::json;
+use serde_json::{Value, json};
 
-/// 8 concurrent writers x 500 intakes in one tenant: numbers unique and gap-free.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn eight_writers_500_intakes_each_get_gap_free_numbers() {
-    let Some(schema) = Schema::create().await else {
-        return;
-    };
-    let store = schema.store(8).await;
+/// A migrated store on `connections` connections in `schema`, its service, and a tenant
+/// "ACME" (with `webhook` as its automation URL, if any).
+async fn acme(schema: &Schema, connections: u32, webhook: Option<&str>) -> (PgStore, Fms, Tenant) {
+    let store = schema.store(connections).await;
     store.migrate().await.unwrap();
-    let fms = Fms::new(Arc::new(store));
-    let tenant = fms.create_tenant(NewTenant::new("ACME")).await.unwrap();
-    fms.create_user(NewUser::new(tenant.id, "John Doe", Role::Complainant).with_chat_id("42"))
+    let fms = Fms::new(Arc::new(store.clone()));
+    let mut new = NewTenant::new("ACME");
+    if let Some(url) = webhook {
+        new = new.with_webhook_url(url);
+    }
+    let tenant = fms.create_tenant(new).await.unwrap();
+    (store, fms, tenant)
+}
+
+/// The tenant's complainant John Doe (chat 42), and an intake body from him.
+async fn john(fms: &Fms, tenant: &Tenant) -> (User, Value) {
+    let user = fms
+        .create_user(NewUser::new(tenant.id, "John Doe", Role::Complainant).with_chat_id("42"))
         .await
         .unwrap();
     let body = json!({
@@ -43,6 +50,17 @@ async fn eight_writers_500_intakes_each_get_gap_free_numbers() {
         "priority": "high", "name": "John Doe", "chat_id": "42",
         "tenant_id": tenant.id.to_string(),
     });
+    (user, body)
+}
+
+/// 8 concurrent writers x 500 intakes in one tenant: numbers unique and gap-free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_writers_500_intakes_each_get_gap_free_numbers() {
+    let Some(schema) = Schema::create().await else {
+        return;
+    };
+    let (_, fms, tenant) = acme(&schema, 8, None).await;
+    let (_, body) = john(&fms, &tenant).await;
     let started = Instant::now();
     let writers = (0..8).map(|_| {
         let fms = fms.clone();
@@ -75,10 +93,7 @@ async fn migrating_twice_is_a_no_op() {
     let Some(schema) = Schema::create().await else {
         return;
     };
-    let store = schema.store(2).await;
-    store.migrate().await.unwrap();
-    let fms = Fms::new(Arc::new(store.clone()));
-    let tenant = fms.create_tenant(NewTenant::new("ACME")).await.unwrap();
+    let (store, fms, tenant) = acme(&schema, 2, None).await;
 
     let shape = "SELECT (SELECT count(*) FROM _sqlx_migrations), \
                  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -180,6 +195,25 @@ async fn claim_and_deliver(store: &PgStore, queue: Queue, limit: u32) -> u32 {
     u32::try_from(claimed.len()).unwrap()
 }
 
+/// Rows of `queue`'s table read per delivery over 20 claims of 10 and their finishes (every
+/// claim must find 10 due rows).
+async fn rows_read_per_delivery(store: &PgStore, queue: Queue) -> f64 {
+    let table = match queue {
+        Queue::Tickets => "ticket_webhook_queue",
+        Queue::Onboarding => "onboarding_webhook_queue",
+    };
+    let before = rows_read(store.pool(), table).await;
+    let mut delivered = 0;
+    for _ in 0..20 {
+        delivered += claim_and_deliver(store, queue, 10).await;
+    }
+    assert_eq!(delivered, 200, "rows are due");
+    let read = rows_read(store.pool(), table).await - before;
+    let per_delivery = read as f64 / f64::from(delivered);
+    println!("{read} {table} rows read for {delivered} deliveries ({per_delivery:.1} each)");
+    per_delivery
+}
+
 /// Claims of 10 and their finishes read a bounded number of queue rows per delivery with a
 /// backlog of 5,000 rows, although every statement was first planned (and its plan cached)
 /// while the queue held a handful of rows: the claim walks the due index and stops after the
@@ -195,22 +229,8 @@ async fn claims_and_finishes_read_rows_in_proportion_to_the_batch_not_the_backlo
         return;
     }
     // One connection: every statement below runs, and is planned, on the same backend.
-    let store = schema.store(1).await;
-    store.migrate().await.unwrap();
-    let fms = Fms::new(Arc::new(store.clone()));
-    let tenant = fms
-        .create_tenant(NewTenant::new("ACME").with_webhook_url("http://127.0.0.1:9/hook"))
-        .await
-        .unwrap();
-    let user = fms
-        .create_user(NewUser::new(tenant.id, "John Doe", Role::Complainant).with_chat_id("42"))
-        .await
-        .unwrap();
-    let body = json!({
-        "issue": "AC not working", "location": "Building A", "category": "HVAC",
-        "priority": "high", "name": "John Doe", "chat_id": "42",
-        "tenant_id": tenant.id.to_string(),
-    });
+    let (store, fms, tenant) = acme(&schema, 1, Some("http://127.0.0.1:9/hook")).await;
+    let (user, body) = john(&fms, &tenant).await;
     // Plan every statement on a nearly empty queue, more than the five custom plans after
     // which a prepared statement may settle on its generic plan.
     for _ in 0..8 {
@@ -245,15 +265,7 @@ async fn claims_and_finishes_read_rows_in_proportion_to_the_batch_not_the_backlo
     .await
     .unwrap();
 
-    let before = rows_read(store.pool(), "ticket_webhook_queue").await;
-    let mut delivered = 0;
-    for _ in 0..20 {
-        delivered += claim_and_deliver(&store, Queue::Tickets, 10).await;
-    }
-    assert_eq!(delivered, 200, "rows are due");
-    let read = rows_read(store.pool(), "ticket_webhook_queue").await - before;
-    let per_delivery = read as f64 / f64::from(delivered);
-    println!("{read} queue rows read for {delivered} deliveries ({per_delivery:.1} each)");
+    let per_delivery = rows_read_per_delivery(&store, Queue::Tickets).await;
     assert!(
         per_delivery < 20.0,
         "{per_delivery:.1} queue rows read per delivery with a backlog of 5,000: a claim or a \
@@ -274,10 +286,7 @@ async fn onboarding_claims_read_rows_in_proportion_to_the_batch_not_the_history(
     if !flushes_statistics_on_demand(&schema).await {
         return;
     }
-    let store = schema.store(1).await;
-    store.migrate().await.unwrap();
-    let fms = Fms::new(Arc::new(store.clone()));
-    let tenant = fms.create_tenant(NewTenant::new("ACME")).await.unwrap();
+    let (store, fms, tenant) = acme(&schema, 1, None).await;
     for i in 0..8 {
         fms.request_onboarding(OnboardingRequest {
             tenant_id: tenant.id,
@@ -314,15 +323,7 @@ async fn onboarding_claims_read_rows_in_proportion_to_the_batch_not_the_history(
             .unwrap();
     }
 
-    let before = rows_read(store.pool(), "onboarding_webhook_queue").await;
-    let mut delivered = 0;
-    for _ in 0..20 {
-        delivered += claim_and_deliver(&store, Queue::Onboarding, 10).await;
-    }
-    assert_eq!(delivered, 200, "rows are due");
-    let read = rows_read(store.pool(), "onboarding_webhook_queue").await - before;
-    let per_delivery = read as f64 / f64::from(delivered);
-    println!("{read} onboarding rows read for {delivered} deliveries ({per_delivery:.1} each)");
+    let per_delivery = rows_read_per_delivery(&store, Queue::Onboarding).await;
     assert!(
         per_delivery < 20.0,
         "{per_delivery:.1} onboarding rows read per delivery with 5,000 rows: a claim or a \
@@ -342,14 +343,8 @@ async fn the_intake_roster_reads_no_tickets_however_many_are_open() {
     if !flushes_statistics_on_demand(&schema).await {
         return;
     }
-    let store = schema.store(1).await;
-    store.migrate().await.unwrap();
-    let fms = Fms::new(Arc::new(store.clone()));
-    let tenant = fms.create_tenant(NewTenant::new("ACME")).await.unwrap();
-    let complainant = fms
-        .create_user(NewUser::new(tenant.id, "John Doe", Role::Complainant).with_chat_id("42"))
-        .await
-        .unwrap();
+    let (store, fms, tenant) = acme(&schema, 1, None).await;
+    let (complainant, _) = john(&fms, &tenant).await;
     let executor = fms
         .create_user(NewUser::new(tenant.id, "Mike", Role::Executor).with_chat_id("555"))
         .await
@@ -389,22 +384,12 @@ async fn migration_5_fills_open_ticket_counts_from_existing_tickets() {
     let Some(schema) = Schema::create().await else {
         return;
     };
-    let store = schema.store(2).await;
-    store.migrate().await.unwrap();
-    let fms = Fms::new(Arc::new(store.clone()));
-    let tenant = fms.create_tenant(NewTenant::new("ACME")).await.unwrap();
-    fms.create_user(NewUser::new(tenant.id, "John Doe", Role::Complainant).with_chat_id("42"))
-        .await
-        .unwrap();
+    let (store, fms, tenant) = acme(&schema, 2, None).await;
+    let (_, body) = john(&fms, &tenant).await;
     let mike = fms
         .create_user(NewUser::new(tenant.id, "Mike", Role::Executor).with_chat_id("555"))
         .await
         .unwrap();
-    let body = json!({
-        "issue": "AC not working", "location": "Building A", "category": "HVAC",
-        "priority": "high", "name": "John Doe", "chat_id": "42",
-        "tenant_id": tenant.id.to_string(),
-    });
     let mut tickets = Vec::new();
     for _ in 0..3 {
         let t = fms.ingest(&body, None).await.unwrap().ticket;
