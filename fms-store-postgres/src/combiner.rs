@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
-use fms_core::queue::{Completion, Resolution};
+use fms_core::queue::Completion;
 use futures::future::join_all;
 use futures::stream::{FuturesUnordered, StreamExt};
 use sqlx::{PgExecutor, PgPool};
@@ -41,7 +41,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::row::at;
+use crate::row::resolution_columns;
 
 /// The most rows one statement takes.
 pub(crate) const MAX_GROUP: usize = 64;
@@ -78,14 +78,7 @@ pub(crate) struct Finish {
 impl Finish {
     /// The row change `done` asks for; `guard`: only while the breaker is healthy.
     pub(crate) fn new(done: &Completion, guard: bool) -> Self {
-        let now = at(done.now);
-        let (state, next, finished) = match done.resolution {
-            Resolution::Delivered => ("delivered", None, Some(now)),
-            Resolution::Skipped => ("skipped", None, Some(now)),
-            Resolution::Retry { at: when } => ("pending", Some(at(when)), None),
-            Resolution::Park => ("parked", None, None),
-            Resolution::Release => ("pending", Some(now), None),
-        };
+        let (state, next, finished) = resolution_columns(done);
         Self {
             id: done.entry.0,
             token: done.token,

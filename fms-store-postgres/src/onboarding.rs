@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use fms_core::delivery::{Admission, BreakerState};
 use fms_core::ids::{QueueEntryId, TenantId};
 use fms_core::onboarding::Invitation;
-use fms_core::queue::{ClaimOptions, Completion, CompletionEffect, Resolution};
+use fms_core::queue::{ClaimOptions, Completion, CompletionEffect};
 use fms_core::store::{CompleteInvitation, NewInvitation, OnboardingClaim, OnboardingEntry};
 use fms_core::user::{OnboardingStatus, User};
 use sqlx::types::Json;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::notifications::notes_json;
-use crate::row::{BreakerRow, UserRow, at};
+use crate::row::{BreakerRow, UserRow, at, resolution_columns};
 
 const ENDPOINT: &str = "onboarding";
 
@@ -292,14 +292,7 @@ pub(crate) async fn complete_delivery(
     pool: &PgPool,
     done: &Completion,
 ) -> Result<CompletionEffect> {
-    let now = at(done.now);
-    let (state, next, finished) = match done.resolution {
-        Resolution::Delivered => ("delivered", None, Some(now)),
-        Resolution::Skipped => ("skipped", None, Some(now)),
-        Resolution::Retry { at: when } => ("pending", Some(at(when)), None),
-        Resolution::Park => ("parked", None, None),
-        Resolution::Release => ("pending", Some(now), None),
-    };
+    let (state, next, finished) = resolution_columns(done);
     let mut tx = pool.begin().await?;
     let n = sqlx::query(
         "UPDATE onboarding_webhook_queue SET state = $3, \

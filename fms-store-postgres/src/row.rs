@@ -11,7 +11,7 @@ use fms_core::clock::truncate_millis;
 use fms_core::delivery::BreakerState;
 use fms_core::ids::QueueEntryId;
 use fms_core::payload::PayloadParts;
-use fms_core::queue::{QueueEntry, TicketSnapshot};
+use fms_core::queue::{Completion, QueueEntry, Resolution, TicketSnapshot};
 use fms_core::rules::SlaState;
 use fms_core::tenant::Tenant;
 use fms_core::ticket::{Report, SlaDue, Ticket};
@@ -27,6 +27,21 @@ use crate::error::{Error, Result};
 /// A time as stored: milliseconds, like every other store.
 pub(crate) fn at(t: DateTime<Utc>) -> DateTime<Utc> {
     truncate_millis(t)
+}
+
+/// What a completion writes on its queue row (ticket and onboarding queues alike): the new
+/// state, the new due time if it changes, and the finish time of a row that is done.
+pub(crate) fn resolution_columns(
+    done: &Completion,
+) -> (&'static str, Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let now = at(done.now);
+    match done.resolution {
+        Resolution::Delivered => ("delivered", None, Some(now)),
+        Resolution::Skipped => ("skipped", None, Some(now)),
+        Resolution::Retry { at: when } => ("pending", Some(at(when)), None),
+        Resolution::Park => ("parked", None, None),
+        Resolution::Release => ("pending", Some(now), None),
+    }
 }
 
 fn parsed<T: FromStr>(what: &'static str, s: &str) -> Result<T>

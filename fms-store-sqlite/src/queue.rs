@@ -272,7 +272,7 @@ pub(crate) fn backlog(c: &mut Connection) -> Result<Vec<(QueueState, u64)>> {
 }
 
 const COUNTS: &str = "SELECT state, COUNT(*) FROM ticket_webhook_queue GROUP BY state";
-pub(crate) const BACKLOG: &str = "SELECT state, COUNT(*) FROM ticket_webhook_queue \
+const BACKLOG: &str = "SELECT state, COUNT(*) FROM ticket_webhook_queue \
      INDEXED BY ticket_webhook_queue_undone \
      WHERE state IN ('pending', 'leased', 'parked') GROUP BY state";
 
