@@ -782,15 +782,7 @@ async fn health_metrics_and_openapi_need_no_token() {
         .await;
     assert_eq!(a.status, 200);
     assert_eq!(s.get("/healthz", None).await.body["status"], json!("ok"));
-    let m = s
-        .client
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = s.metrics().await;
     assert!(m.contains("fms_tickets_created_total 1"), "{m}");
     assert!(
         m.contains("fms_webhook_queue_rows{state=\"pending\"}"),

@@ -34,18 +34,6 @@ fn manual_clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(Utc::now()))
 }
 
-/// The `/metrics` text.
-async fn metrics_text(s: &Server) -> String {
-    s.client
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 async fn invite(s: &Server, t: &TestTenant, email: &str) -> Answer {
     s.post(
         REQUEST,
@@ -139,7 +127,7 @@ async fn a_request_is_accepted_and_its_signed_payload_reaches_the_onboarding_web
     // The background loop's batches are counted too.
     let mut metrics = String::new();
     for _ in 0..100 {
-        metrics = metrics_text(&s).await;
+        metrics = s.metrics().await;
         if metrics.contains("fms_onboarding_deliveries_total 1\n") {
             break;
         }
@@ -637,7 +625,7 @@ async fn the_cron_endpoint_delivers_onboarding_requests_when_the_dispatcher_is_o
     assert_eq!(batch.body["onboarding"]["delivered"], json!(1));
     let got = receiver.wait_for(1).await;
     assert_eq!(got[0].json()["email"], json!("nina@example.com"));
-    let metrics = metrics_text(&s).await;
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains("fms_onboarding_deliveries_total 1\n"),
         "{metrics}"

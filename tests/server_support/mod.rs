@@ -237,6 +237,18 @@ impl Server {
         self.send("GET", path, token, None, &[]).await
     }
 
+    /// The `/metrics` text (no token).
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Creates a tenant through the API (operator).
     pub async fn tenant(&self, name: &str, webhook: Option<&str>) -> TestTenant {
         let mut body = json!({"name": name});
