@@ -109,7 +109,7 @@ pub(crate) async fn complete(
         None => Some(false),
         Some(update) => keeps_healthy(update, done.now).then_some(true),
     };
-    if let (true, Some(guard)) = (moves, guard) {
+    if moves && let Some(guard) = guard {
         if combiner.finish(Finish::new(done, guard)).await? {
             return Ok(CompletionEffect::default());
         }
