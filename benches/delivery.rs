@@ -29,13 +29,14 @@ use std::time::{Duration, Instant};
 
 use fms::Fms;
 use fms::activity::ActivityType;
-use fms::delivery::{DeliverySettings, Dispatcher};
+use fms::delivery::DeliverySettings;
+use fms::dispatch::Dispatcher;
 use fms::http::{DispatchLoop, LoopConfig, ReqwestSender, SenderConfig};
 use fms::ids::TicketId;
 use fms::queue::{QueueQuery, QueueState};
 use fms::service::AddActivity;
 use fms::sqlite::SqliteStore;
-use fms::store::TicketStore;
+use fms::store::Store;
 use fms::tenant::{NewTenant, Tenant};
 use fms::user::{NewUser, Role, User};
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -81,7 +82,7 @@ fn body(tenant: &Tenant) -> serde_json::Value {
 /// A service on a fresh database file in `dir`, with one tenant (webhook URL `url`) and its
 /// complainant.
 async fn setup(dir: &Path, url: String) -> (Fms, Tenant, User) {
-    let store: Arc<dyn TicketStore> = Arc::new(SqliteStore::open(dir.join("fms.db")).unwrap());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.join("fms.db")).unwrap());
     let fms = Fms::new(store);
     let tenant = fms
         .create_tenant(NewTenant::new("Bench").with_webhook_url(url))

@@ -18,14 +18,17 @@ use serde_json::json;
 use fms::Fms;
 use fms::activity::ActivityType;
 use fms::clock::{Clock, ManualClock, SystemClock};
-use fms::delivery::{BatchReport, BreakerSettings, DeliverySettings, Dispatcher};
+use fms::delivery::{BreakerSettings, DeliverySettings};
+use fms::dispatch::{BatchReport, Dispatcher};
 use fms::http::{DispatchLoop, LoopConfig, ReqwestSender, SenderConfig};
 use fms::ids::TicketId;
 use fms::payload::WebhookPayload;
-use fms::queue::{ClaimOptions, Completion, QueueEntry, QueueQuery, QueueState, Resolution};
+use fms::queue::{
+    ClaimOptions, Completion, QueueEntry, QueueQuery, QueueState, Resolution, TicketQueue,
+};
 use fms::service::AddActivity;
 use fms::sqlite::SqliteStore;
-use fms::store::{StoreError, TicketStore};
+use fms::store::{QueueStore, Store, StoreError};
 use fms::tenant::{NewTenant, Tenant};
 use fms::ticket::Status;
 use fms::user::{NewUser, Role, User};
@@ -42,7 +45,7 @@ fn secs(n: i64) -> chrono::Duration {
 
 /// A store, a service and a clock, with a helper per moving part.
 struct World {
-    store: Arc<dyn TicketStore>,
+    store: Arc<dyn Store>,
     fms: Fms,
     clock: Arc<dyn Clock>,
 }
@@ -60,7 +63,7 @@ impl World {
     }
 
     fn on(clock: Arc<dyn Clock>) -> Self {
-        let store: Arc<dyn TicketStore> = Arc::new(SqliteStore::in_memory().unwrap());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
         let fms = Fms::new(Arc::clone(&store)).with_clock(Arc::clone(&clock));
         Self { store, fms, clock }
     }
@@ -332,8 +335,8 @@ async fn an_aborted_dispatcher_loses_its_row_to_the_next_one() {
     let lease = chrono::Duration::from_std(settings.lease).unwrap();
 
     // The aborted dispatcher: it claimed, then vanished (the claim is all that is left of it).
-    let aborted = w
-        .store
+    let tickets: &dyn QueueStore<TicketQueue> = &*w.store;
+    let aborted = tickets
         .claim(&ClaimOptions {
             now: clock.now(),
             limit: 10,
@@ -369,7 +372,7 @@ async fn an_aborted_dispatcher_loses_its_row_to_the_next_one() {
         error: Some("late".to_owned()),
         breaker: None,
     };
-    match w.store.complete(&late).await {
+    match tickets.complete(&late).await {
         Err(StoreError::Conflict { .. }) => {}
         other => panic!("the fence let a stale completion through: {other:?}"),
     }

@@ -14,7 +14,8 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use fms::Fms;
 use fms::activity::ActivityType;
-use fms::delivery::{DeliverySettings, Dispatcher};
+use fms::delivery::DeliverySettings;
+use fms::dispatch::Dispatcher;
 use fms::http::{DispatchLoop, LoopConfig, ReqwestSender, SenderConfig};
 use fms::service::AddActivity;
 use fms::sqlite::SqliteStore;
@@ -46,7 +47,7 @@ async fn a_hanging_ticket_does_not_hold_back_the_others() {
         .with_state(seen.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let store: Arc<dyn fms::store::TicketStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    let store: Arc<dyn fms::store::Store> = Arc::new(SqliteStore::in_memory().unwrap());
     let sender = ReqwestSender::new(SenderConfig::default().with_allow_insecure(true)).unwrap();
     let settings = DeliverySettings::default()
         .with_timeout(Duration::from_secs(2))

@@ -15,7 +15,8 @@ use axum::routing::post;
 use chrono::{TimeZone, Utc};
 use fms::Fms;
 use fms::clock::ManualClock;
-use fms::delivery::{DeliverySettings, Dispatcher};
+use fms::delivery::DeliverySettings;
+use fms::dispatch::Dispatcher;
 use fms::http::{ReqwestSender, SenderConfig};
 use fms::notification::{NotificationKind, NotificationQuery};
 use fms::queue::{QueueQuery, QueueState};
@@ -63,7 +64,7 @@ async fn setup(
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
     ));
-    let store: Arc<dyn fms::store::TicketStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    let store: Arc<dyn fms::store::Store> = Arc::new(SqliteStore::in_memory().unwrap());
     let fms = Fms::new(store.clone()).with_clock(clock.clone());
     let tenant = fms
         .create_tenant(NewTenant::new("ACME").with_webhook_url(url))

@@ -13,7 +13,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use fms::delivery::{DeliverySettings, Dispatcher, OnboardingDispatcher};
+use fms::delivery::DeliverySettings;
+use fms::dispatch::{Dispatcher, OnboardingEndpoint};
 use fms::http::{DispatchLoop, LoopConfig, ReqwestSender, SenderConfig};
 use fms::service::OnboardingRequest;
 use fms::sqlite::SqliteStore;
@@ -74,7 +75,7 @@ struct World {
 /// Fms with a ticket loop and an onboarding loop (1 s request timeout), both woken on
 /// enqueue.
 async fn world(ticket_url: &str, onboarding_url: &str) -> World {
-    let store: Arc<dyn fms::store::TicketStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    let store: Arc<dyn fms::store::Store> = Arc::new(SqliteStore::in_memory().unwrap());
     let sender =
         Arc::new(ReqwestSender::new(SenderConfig::default().with_allow_insecure(true)).unwrap());
     let settings = DeliverySettings::default()
@@ -84,7 +85,10 @@ async fn world(ticket_url: &str, onboarding_url: &str) -> World {
     let config = LoopConfig::default().with_poll_interval(Duration::from_millis(50));
     let tickets = DispatchLoop::spawn(dispatcher.clone(), config.clone());
     let onboarding = DispatchLoop::spawn(
-        OnboardingDispatcher::new(dispatcher, Some(onboarding_url.to_owned()), None),
+        dispatcher.onboarding(OnboardingEndpoint {
+            url: Some(onboarding_url.to_owned()),
+            secret: None,
+        }),
         config,
     );
     let both: Arc<dyn EnqueueListener> = Arc::new(Both(tickets.listener(), onboarding.listener()));
@@ -156,7 +160,11 @@ async fn a_hanging_onboarding_endpoint_never_delays_ticket_webhooks() {
     );
     assert!(onboarding.got.lock().await.is_empty());
     // The onboarding rows keep being retried, not lost.
-    let rows = w.fms.onboarding_entries(w.tenant, 10).await.unwrap();
+    let rows = w
+        .fms
+        .onboarding_entries(&fms::queue::QueueQuery::tenant(w.tenant, None, 10))
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 5);
     w.tickets.shutdown().await;
     w.onboarding.shutdown().await;

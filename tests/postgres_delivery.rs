@@ -14,14 +14,15 @@ use std::time::Duration;
 
 use fms::Fms;
 use fms::activity::ActivityType;
-use fms::delivery::{DeliverySettings, Dispatcher};
+use fms::delivery::DeliverySettings;
+use fms::dispatch::Dispatcher;
 use fms::http::{DispatchLoop, LoopConfig, ReqwestSender, SenderConfig};
 use fms::ids::TicketId;
 use fms::postgres::PgStore;
 use fms::postgres::sqlx::{self, postgres::PgConnectOptions, postgres::PgPoolOptions};
 use fms::queue::QueueState;
 use fms::service::AddActivity;
-use fms::store::TicketStore;
+use fms::store::Store;
 use fms::tenant::{NewTenant, Tenant};
 use fms::user::{NewUser, Role, User};
 use futures::future::join_all;
@@ -107,7 +108,7 @@ async fn expected_sequences(fms: &Fms, tickets: &[TicketId]) -> BTreeMap<String,
 }
 
 /// Rows delivered so far.
-async fn delivered(store: &dyn TicketStore) -> u64 {
+async fn delivered(store: &dyn Store) -> u64 {
     let counts = store.queue_counts().await.unwrap();
     counts
         .iter()
@@ -116,7 +117,7 @@ async fn delivered(store: &dyn TicketStore) -> u64 {
         .sum()
 }
 
-async fn assert_all_delivered(store: &dyn TicketStore, n: u64) {
+async fn assert_all_delivered(store: &dyn Store, n: u64) {
     let counts = store.queue_counts().await.unwrap();
     let of = |state: QueueState| -> u64 {
         counts

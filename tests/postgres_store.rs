@@ -16,9 +16,9 @@ use chrono::Utc;
 use fms::Fms;
 use fms::postgres::PgStore;
 use fms::postgres::sqlx::{self, PgPool};
-use fms::queue::{ClaimOptions, Completion, Resolution};
+use fms::queue::{ClaimOptions, Completion, OnboardingQueue, Resolution, TicketQueue};
 use fms::service::OnboardingRequest;
-use fms::store::TicketStore;
+use fms::store::prelude::*;
 use fms::tenant::{NewTenant, Tenant};
 use fms::user::{NewUser, Role, User};
 use futures::future::join_all;
@@ -161,15 +161,13 @@ async fn claim_and_deliver(store: &PgStore, queue: Queue, limit: u32) -> u32 {
         lease: chrono::Duration::seconds(60),
     };
     let claimed: Vec<_> = match queue {
-        Queue::Tickets => store
-            .claim(&options)
+        Queue::Tickets => QueueStore::<TicketQueue>::claim(store, &options)
             .await
             .unwrap()
             .into_iter()
             .map(|c| (c.entry.id, c.token))
             .collect(),
-        Queue::Onboarding => store
-            .claim_onboarding(&options)
+        Queue::Onboarding => QueueStore::<OnboardingQueue>::claim(store, &options)
             .await
             .unwrap()
             .into_iter()
@@ -188,8 +186,12 @@ async fn claim_and_deliver(store: &PgStore, queue: Queue, limit: u32) -> u32 {
             breaker: None,
         };
         match queue {
-            Queue::Tickets => store.complete(&done).await.unwrap(),
-            Queue::Onboarding => store.complete_onboarding(&done).await.unwrap(),
+            Queue::Tickets => QueueStore::<TicketQueue>::complete(store, &done)
+                .await
+                .unwrap(),
+            Queue::Onboarding => QueueStore::<OnboardingQueue>::complete(store, &done)
+                .await
+                .unwrap(),
         };
     }
     u32::try_from(claimed.len()).unwrap()

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod conformance;
 pub mod decision;
 pub mod delivery;
+pub mod dispatch;
 pub mod error;
 pub mod ids;
 pub mod intake;

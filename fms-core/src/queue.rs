@@ -138,6 +138,29 @@ pub struct QueueEntry {
     pub snapshot: TicketSnapshot,
 }
 
+/// One onboarding webhook queue row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnboardingEntry {
+    /// Its id.
+    pub id: QueueEntryId,
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// The invitation it announces (also the base of its `webhook-id`).
+    pub correlation_id: String,
+    /// State.
+    pub state: QueueState,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When it may next be attempted.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Last HTTP status.
+    pub last_status_code: Option<u16>,
+    /// Last error.
+    pub last_error: Option<String>,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+}
+
 /// Which queue rows to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueQuery {
@@ -197,19 +220,100 @@ pub struct ClaimOptions {
     pub lease: chrono::Duration,
 }
 
-/// A claimed row: the lease, and everything needed to send it.
+/// A claimed row: the lease, and what its request is built from.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Claim {
+pub struct Claim<Q: QueueKind = TicketQueue> {
     /// The row (state `leased`).
-    pub entry: QueueEntry,
+    pub entry: Q::Entry,
     /// The fencing token: only the holder of the current token can finish the row.
     pub token: i64,
     /// When the row was first attempted (now, for a first attempt).
     pub first_attempt_at: DateTime<Utc>,
-    /// The tenant's endpoint breaker at claim time.
-    pub endpoint: BreakerState,
-    /// What the payload is built from (the tenant carries the URL and the secret).
-    pub parts: crate::payload::PayloadParts,
+    /// What the request is built from: the payload's parts for a ticket webhook (the tenant
+    /// carries the URL and the secret), the stored JSON for an onboarding request.
+    pub message: Q::Message,
+}
+
+/// What every queue row tells the dispatcher and the operator, whichever its queue.
+pub trait QueueRow: Clone + fmt::Debug + PartialEq + Send + Sync + 'static {
+    /// Its id.
+    fn id(&self) -> QueueEntryId;
+    /// Its tenant.
+    fn tenant_id(&self) -> TenantId;
+    /// Its state.
+    fn state(&self) -> QueueState;
+    /// Attempts made so far.
+    fn attempts(&self) -> u32;
+    /// When it may next be attempted (a leased row: when its lease ends).
+    fn next_attempt_at(&self) -> DateTime<Utc>;
+    /// The last HTTP status received, if any.
+    fn last_status_code(&self) -> Option<u16>;
+    /// The last error, if any.
+    fn last_error(&self) -> Option<&str>;
+}
+
+macro_rules! queue_row {
+    ($entry:ty) => {
+        impl QueueRow for $entry {
+            fn id(&self) -> QueueEntryId {
+                self.id
+            }
+            fn tenant_id(&self) -> TenantId {
+                self.tenant_id
+            }
+            fn state(&self) -> QueueState {
+                self.state
+            }
+            fn attempts(&self) -> u32 {
+                self.attempts
+            }
+            fn next_attempt_at(&self) -> DateTime<Utc> {
+                self.next_attempt_at
+            }
+            fn last_status_code(&self) -> Option<u16> {
+                self.last_status_code
+            }
+            fn last_error(&self) -> Option<&str> {
+                self.last_error.as_deref()
+            }
+        }
+    };
+}
+queue_row!(QueueEntry);
+queue_row!(OnboardingEntry);
+
+/// What differs between the delivery queues, as types: the row a queue lists and the message a
+/// claim carries. The claim / send / complete / breaker / park / replay / skip machinery is
+/// one, written once over this trait (the store's `QueueStore` port and the dispatcher).
+pub trait QueueKind: fmt::Debug + Clone + PartialEq + Send + Sync + 'static {
+    /// A row as listed.
+    type Entry: QueueRow;
+    /// What a claim carries to build the request.
+    type Message: fmt::Debug + Clone + PartialEq + Send + Sync + 'static;
+    /// The queue's name in logs and errors (`tickets`, `onboarding`).
+    const NAME: &'static str;
+}
+
+/// The ticket webhook queue (the outbox): one row per activity, in per-ticket order, to each
+/// tenant's automation webhook, with a breaker per tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TicketQueue;
+
+impl QueueKind for TicketQueue {
+    type Entry = QueueEntry;
+    type Message = crate::payload::PayloadParts;
+    const NAME: &'static str = "tickets";
+}
+
+/// The onboarding queue: one row per invitation, to the one onboarding endpoint, with its own
+/// breaker, so onboarding and ticket webhooks never delay each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OnboardingQueue;
+
+impl QueueKind for OnboardingQueue {
+    type Entry = OnboardingEntry;
+    type Message = serde_json::Value;
+    const NAME: &'static str = "onboarding";
 }
 
 /// What happens to a claimed row.

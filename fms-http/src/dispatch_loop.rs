@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fms_core::delivery::{BatchReport, BatchRunner, Dispatcher};
+use fms_core::dispatch::{BatchReport, Delivery, Dispatcher, Stopper};
 use fms_core::store::StoreError;
 use fms_core::{EnqueueListener, Fms};
 use tokio::sync::{Notify, watch};
@@ -85,22 +85,22 @@ impl EnqueueListener for Wakeup {
 /// A running dispatcher loop on the current tokio runtime.
 #[derive(Debug)]
 pub struct DispatchLoop {
-    dispatcher: Dispatcher,
+    stopper: Stopper,
     wakeup: Arc<Wakeup>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
 
 impl DispatchLoop {
-    /// Spawns the loop over ticket webhooks (a [`Dispatcher`]) or any other
-    /// [`BatchRunner`], such as the onboarding dispatcher. It runs a first batch at once.
-    pub fn spawn<R: BatchRunner>(runner: R, config: LoopConfig) -> Self {
-        let dispatcher = runner.dispatcher().clone();
+    /// Spawns the loop over a queue's [`Dispatcher`] (ticket webhooks or onboarding
+    /// requests). It claims at once.
+    pub fn spawn<Q: Delivery>(dispatcher: Dispatcher<Q>, config: LoopConfig) -> Self {
+        let stopper = dispatcher.stopper();
         let wakeup = Arc::new(Wakeup::default());
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(runner, Arc::clone(&wakeup), stopped, config));
+        let task = tokio::spawn(run(dispatcher, Arc::clone(&wakeup), stopped, config));
         Self {
-            dispatcher,
+            stopper,
             wakeup,
             stop,
             task,
@@ -119,14 +119,14 @@ impl DispatchLoop {
 
     /// Stops gracefully and waits for the loop to finish its batch.
     pub async fn shutdown(self) {
-        self.dispatcher.request_stop();
+        self.stopper.request_stop();
         let _ = self.stop.send(true);
         let _ = self.task.await;
     }
 }
 
-async fn run<R: BatchRunner>(
-    runner: R,
+async fn run<Q: Delivery>(
+    runner: Dispatcher<Q>,
     wakeup: Arc<Wakeup>,
     mut stopped: watch::Receiver<bool>,
     config: LoopConfig,
@@ -134,7 +134,7 @@ async fn run<R: BatchRunner>(
     // At most one batch's worth of rows in flight; each row is its own task, and the loop
     // claims again as soon as any finishes, so one slow receiver (up to the request timeout)
     // holds back only its own ticket.
-    let max_in_flight = runner.dispatcher().settings().batch.max(1) as usize;
+    let max_in_flight = runner.settings().batch.max(1) as usize;
     let mut in_flight: JoinSet<Result<BatchReport, StoreError>> = JoinSet::new();
     loop {
         if *stopped.borrow() {

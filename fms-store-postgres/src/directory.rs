@@ -8,6 +8,10 @@ use sqlx::types::Json;
 
 use crate::error::{Error, Result};
 use crate::row::{TenantRow, UserRow, at};
+use async_trait::async_trait;
+use fms_core::store::{DirectoryStore, StoreError};
+
+use crate::PgStore;
 
 pub(crate) async fn create_tenant(pool: &PgPool, t: &Tenant) -> Result<()> {
     sqlx::query(
@@ -190,4 +194,72 @@ pub(crate) async fn users(
     .into_iter()
     .map(UserRow::into_domain)
     .collect()
+}
+
+pub(crate) async fn set_api_key_hash(pool: &PgPool, tenant: TenantId, hash: &str) -> Result<()> {
+    let updated = sqlx::query("UPDATE tenants SET api_key_hash = $2 WHERE id = $1")
+        .bind(tenant.as_uuid())
+        .bind(hash)
+        .execute(pool)
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Err(Error::NotFound("tenant"));
+    }
+    Ok(())
+}
+
+pub(crate) async fn tenant_by_api_key_hash(pool: &PgPool, hash: &str) -> Result<Option<TenantId>> {
+    let id: Option<uuid::Uuid> =
+        sqlx::query_scalar("SELECT id FROM tenants WHERE api_key_hash = $1")
+            .bind(hash)
+            .fetch_optional(pool)
+            .await?;
+    Ok(id.map(Into::into))
+}
+
+#[async_trait]
+impl DirectoryStore for PgStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        Ok(create_tenant(&self.pool, tenant).await?)
+    }
+
+    async fn tenant(&self, id: TenantId) -> Result<Tenant, StoreError> {
+        Ok(tenant(&self.pool, id).await?)
+    }
+
+    async fn update_tenant(&self, id: TenantId, patch: &TenantPatch) -> Result<Tenant, StoreError> {
+        Ok(update_tenant(&self.pool, id, patch).await?)
+    }
+
+    async fn set_api_key_hash(&self, tenant: TenantId, hash: &str) -> Result<(), StoreError> {
+        Ok(set_api_key_hash(&self.pool, tenant, hash).await?)
+    }
+
+    async fn tenant_by_api_key_hash(&self, hash: &str) -> Result<Option<TenantId>, StoreError> {
+        Ok(tenant_by_api_key_hash(&self.pool, hash).await?)
+    }
+
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        Ok(create_user(&self.pool, user).await?)
+    }
+
+    async fn user(&self, id: UserId) -> Result<User, StoreError> {
+        Ok(user(&self.pool, id).await?)
+    }
+
+    async fn user_by_chat_id(
+        &self,
+        tenant: TenantId,
+        chat_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        Ok(user_by_chat_id(&self.pool, tenant, chat_id).await?)
+    }
+
+    async fn update_user(&self, id: UserId, patch: &UserPatch) -> Result<User, StoreError> {
+        Ok(update_user(&self.pool, id, patch).await?)
+    }
+
+    async fn users(&self, tenant: TenantId, role: Option<Role>) -> Result<Vec<User>, StoreError> {
+        Ok(users(&self.pool, tenant, role).await?)
+    }
 }

@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use fms_core::ids::TenantId;
 use fms_core::notification::{Notification, NotificationQuery, Recipient};
-use fms_core::queue::QueueState;
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
@@ -11,6 +10,10 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::row::at;
+use async_trait::async_trait;
+use fms_core::store::{NotificationStore, StoreError};
+
+use crate::PgStore;
 
 /// A notification as a row; also the element of the JSON array the write statements insert
 /// with `jsonb_to_recordset` (so any number of them costs no extra round trip).
@@ -152,49 +155,25 @@ pub(crate) async fn mark_read(
     .into_domain()
 }
 
-pub(crate) async fn set_api_key_hash(pool: &PgPool, tenant: TenantId, hash: &str) -> Result<()> {
-    let updated = sqlx::query("UPDATE tenants SET api_key_hash = $2 WHERE id = $1")
-        .bind(tenant.as_uuid())
-        .bind(hash)
-        .execute(pool)
-        .await?;
-    if updated.rows_affected() == 0 {
-        return Err(Error::NotFound("tenant"));
+#[async_trait]
+impl NotificationStore for PgStore {
+    async fn add_notification(&self, notification: &Notification) -> Result<(), StoreError> {
+        Ok(add_notification(&self.pool, notification).await?)
     }
-    Ok(())
-}
 
-pub(crate) async fn tenant_by_api_key_hash(pool: &PgPool, hash: &str) -> Result<Option<TenantId>> {
-    let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM tenants WHERE api_key_hash = $1")
-        .bind(hash)
-        .fetch_optional(pool)
-        .await?;
-    Ok(id.map(Into::into))
-}
+    async fn notifications(
+        &self,
+        query: &NotificationQuery,
+    ) -> Result<Vec<Notification>, StoreError> {
+        Ok(notifications(&self.pool, query).await?)
+    }
 
-/// Rows per state, hot table and archive together.
-pub(crate) async fn queue_counts(pool: &PgPool) -> Result<Vec<(QueueState, u64)>> {
-    state_counts(
-        pool,
-        "SELECT state, count(*) FROM ticket_webhook_queue GROUP BY state \
-         UNION ALL SELECT state, count(*) FROM ticket_webhook_deliveries GROUP BY state",
-    )
-    .await
-}
-
-/// Rows per undone state: the hot table holds exactly those (finished rows are archived).
-pub(crate) async fn queue_backlog(pool: &PgPool) -> Result<Vec<(QueueState, u64)>> {
-    state_counts(
-        pool,
-        "SELECT state, count(*) FROM ticket_webhook_queue GROUP BY state",
-    )
-    .await
-}
-
-async fn state_counts(pool: &PgPool, sql: &'static str) -> Result<Vec<(QueueState, u64)>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(state, n)| Some((state.parse().ok()?, u64::try_from(n).unwrap_or(0))))
-        .collect())
+    async fn mark_notification_read(
+        &self,
+        tenant: Option<TenantId>,
+        id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Notification, StoreError> {
+        Ok(mark_read(&self.pool, tenant, id, now).await?)
+    }
 }

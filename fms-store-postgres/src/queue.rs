@@ -1,5 +1,6 @@
-//! The webhook queue: claims (`FOR UPDATE SKIP LOCKED` leases with fencing tokens), fenced
-//! completions, the endpoint breaker, replay and skip.
+//! The delivery queues (ticket webhooks and onboarding requests): claims (`FOR UPDATE SKIP
+//! LOCKED` leases with fencing tokens), fenced completions, the endpoint breakers, replay and
+//! skip; and the outbox's endpoint health and counts.
 //!
 //! Nothing is held across the HTTP call: a claim is one statement (autocommit), a completion
 //! is one statement when the endpoint's breaker does not change, otherwise a short
@@ -8,18 +9,25 @@
 //! (`combiner.rs`), which finishes the rows waiting at the same time in one statement.
 
 use chrono::{DateTime, Utc};
-use fms_core::delivery::BreakerState;
+use fms_core::delivery::{Admission, BreakerState};
 use fms_core::ids::{QueueEntryId, TenantId};
+use fms_core::payload::PayloadParts;
 use fms_core::queue::{
-    BreakerUpdate, Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, Resolution,
+    BreakerUpdate, Claim, ClaimOptions, Completion, CompletionEffect, OnboardingEntry,
+    OnboardingQueue, QueueEntry, QueueQuery, QueueState, Resolution, TicketQueue,
 };
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::PgStore;
 use crate::combiner::{self, Combiner, Finish};
 use crate::error::{Error, Result};
+use crate::row::resolution_columns;
 use crate::row::{BreakerRow, ClaimRow, at, parts_columns};
-use crate::tickets::queue_entry;
+use crate::tickets::{payload_parts, queue_entries, queue_entry};
+use async_trait::async_trait;
+use fms_core::store::{OutboxStore, QueueStore, StoreError};
+use sqlx::types::Json;
 
 /// The claim, in one statement: the SQL function `ticket_webhook_claim` (migration 0004)
 /// picks the due rows that head their ticket's line on an endpoint the breaker admits, locks
@@ -49,7 +57,7 @@ CROSS JOIN LATERAL (SELECT (f.o_author).*) au
 ORDER BY l.id"
 );
 
-pub(crate) async fn claim(pool: &PgPool, o: &ClaimOptions) -> Result<Vec<Claim>> {
+async fn claim(pool: &PgPool, o: &ClaimOptions) -> Result<Vec<Claim>> {
     let now = at(o.now);
     let rows = sqlx::query_as::<_, ClaimRow>(CLAIM)
         .bind(now)
@@ -64,8 +72,7 @@ pub(crate) async fn claim(pool: &PgPool, o: &ClaimOptions) -> Result<Vec<Claim>>
                 entry,
                 token: r.lease_token,
                 first_attempt_at: r.first_attempt_at.unwrap_or(now),
-                endpoint: r.breaker.into_domain(),
-                parts,
+                message: parts,
             })
         })
         .collect()
@@ -94,7 +101,7 @@ fn lost_lease() -> Error {
     Error::Conflict("the lease was lost: another dispatcher holds or finished this row".into())
 }
 
-pub(crate) async fn complete(
+async fn complete(
     pool: &PgPool,
     combiner: &Combiner,
     done: &Completion,
@@ -207,57 +214,26 @@ SELECT id, tenant_id, ticket_id, activity_id, sequence, 'skipped', attempts, nex
 FROM gone
 RETURNING id";
 
-pub(crate) async fn replay(
-    pool: &PgPool,
-    id: QueueEntryId,
-    now: DateTime<Utc>,
-) -> Result<QueueEntry> {
-    operator_move(
-        pool,
-        id,
-        REPLAY,
-        now,
-        "only parked or skipped rows can be replayed",
-    )
-    .await
-}
+const REPLAY_REFUSED: &str = "only parked or skipped rows can be replayed";
+const SKIP_REFUSED: &str = "only pending or parked rows can be skipped";
 
-pub(crate) async fn skip(
-    pool: &PgPool,
-    id: QueueEntryId,
-    now: DateTime<Utc>,
-) -> Result<QueueEntry> {
-    operator_move(
-        pool,
-        id,
-        SKIP,
-        now,
-        "only pending or parked rows can be skipped",
-    )
-    .await
-}
-
+/// Runs an operator's move (`sql` binds the row id and `now`, returns the id when it moved
+/// the row); `false` when the row is not in a state the move accepts (or does not exist).
 async fn operator_move(
     pool: &PgPool,
     id: QueueEntryId,
     sql: &'static str,
     now: DateTime<Utc>,
-    refusal: &str,
-) -> Result<QueueEntry> {
+) -> Result<bool> {
     let moved: Option<i64> = sqlx::query_scalar(sql)
         .bind(id.0)
         .bind(at(now))
         .fetch_optional(pool)
         .await?;
-    if moved.is_none() {
-        // NotFound if there is no such row at all.
-        queue_entry(pool, id).await?;
-        return Err(Error::Conflict(refusal.to_owned()));
-    }
-    queue_entry(pool, id).await
+    Ok(moved.is_some())
 }
 
-pub(crate) async fn endpoint_state(pool: &PgPool, tenant: TenantId) -> Result<BreakerState> {
+async fn endpoint_state(pool: &PgPool, tenant: TenantId) -> Result<BreakerState> {
     Ok(sqlx::query_as::<_, BreakerRow>(
         "SELECT endpoint_failures, endpoint_paused_until, endpoint_probe_until, \
          endpoint_disabled_at FROM tenants WHERE id = $1",
@@ -269,7 +245,7 @@ pub(crate) async fn endpoint_state(pool: &PgPool, tenant: TenantId) -> Result<Br
     .into_domain())
 }
 
-pub(crate) async fn reset_endpoint(pool: &PgPool, tenant: TenantId) -> Result<()> {
+async fn reset_endpoint(pool: &PgPool, tenant: TenantId) -> Result<()> {
     let updated = sqlx::query(
         "UPDATE tenants SET endpoint_failures = 0, endpoint_paused_until = NULL, \
          endpoint_probe_until = NULL, endpoint_disabled_at = NULL WHERE id = $1",
@@ -281,4 +257,345 @@ pub(crate) async fn reset_endpoint(pool: &PgPool, tenant: TenantId) -> Result<()
         return Err(Error::NotFound("tenant"));
     }
     Ok(())
+}
+
+#[async_trait]
+impl OutboxStore for PgStore {
+    async fn payload_parts(&self, entry: QueueEntryId) -> Result<PayloadParts, StoreError> {
+        Ok(payload_parts(&self.pool, entry).await?)
+    }
+
+    async fn endpoint_state(&self, tenant: TenantId) -> Result<BreakerState, StoreError> {
+        Ok(endpoint_state(&self.pool, tenant).await?)
+    }
+
+    async fn reset_endpoint(&self, tenant: TenantId) -> Result<(), StoreError> {
+        Ok(reset_endpoint(&self.pool, tenant).await?)
+    }
+
+    async fn queue_counts(&self) -> Result<Vec<(QueueState, u64)>, StoreError> {
+        Ok(queue_counts(&self.pool).await?)
+    }
+
+    async fn queue_backlog(&self) -> Result<Vec<(QueueState, u64)>, StoreError> {
+        Ok(queue_backlog(&self.pool).await?)
+    }
+}
+
+/// Rows per state, hot table and archive together.
+async fn queue_counts(pool: &PgPool) -> Result<Vec<(QueueState, u64)>> {
+    state_counts(
+        pool,
+        "SELECT state, count(*) FROM ticket_webhook_queue GROUP BY state \
+         UNION ALL SELECT state, count(*) FROM ticket_webhook_deliveries GROUP BY state",
+    )
+    .await
+}
+
+/// Rows per undone state: the hot table holds exactly those (finished rows are archived).
+async fn queue_backlog(pool: &PgPool) -> Result<Vec<(QueueState, u64)>> {
+    state_counts(
+        pool,
+        "SELECT state, count(*) FROM ticket_webhook_queue GROUP BY state",
+    )
+    .await
+}
+
+async fn state_counts(pool: &PgPool, sql: &'static str) -> Result<Vec<(QueueState, u64)>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(state, n)| Some((state.parse().ok()?, u64::try_from(n).unwrap_or(0))))
+        .collect())
+}
+
+// The onboarding queue: its own rows (finished rows stay in the table) and one endpoint
+// breaker row named `onboarding`.
+
+const ONBOARDING_ENDPOINT: &str = "onboarding";
+
+#[derive(sqlx::FromRow)]
+struct OnboardingRow {
+    id: i64,
+    tenant_id: Uuid,
+    correlation_id: String,
+    state: String,
+    attempts: i32,
+    next_attempt_at: DateTime<Utc>,
+    last_status_code: Option<i32>,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl OnboardingRow {
+    fn into_domain(self) -> Result<OnboardingEntry> {
+        Ok(OnboardingEntry {
+            id: QueueEntryId(self.id),
+            tenant_id: self.tenant_id.into(),
+            correlation_id: self.correlation_id,
+            state: self
+                .state
+                .parse()
+                .map_err(|e| Error::Corrupt(format!("queue state: {e}")))?,
+            attempts: u32::try_from(self.attempts).unwrap_or(0),
+            next_attempt_at: self.next_attempt_at,
+            last_status_code: self.last_status_code.and_then(|c| u16::try_from(c).ok()),
+            last_error: self.last_error,
+            created_at: self.created_at,
+        })
+    }
+}
+
+async fn lock_onboarding_breaker(conn: &mut PgConnection) -> Result<BreakerState> {
+    Ok(sqlx::query_as::<_, BreakerRow>(
+        "SELECT endpoint_failures, endpoint_paused_until, endpoint_probe_until, \
+         endpoint_disabled_at FROM webhook_endpoints WHERE name = $1 FOR UPDATE",
+    )
+    .bind(ONBOARDING_ENDPOINT)
+    .fetch_optional(conn)
+    .await?
+    .map(BreakerRow::into_domain)
+    .unwrap_or_default())
+}
+
+async fn save_onboarding_breaker(conn: &mut PgConnection, s: &BreakerState) -> Result<()> {
+    sqlx::query(
+        "UPDATE webhook_endpoints SET endpoint_failures = $2, endpoint_paused_until = $3, \
+         endpoint_probe_until = $4, endpoint_disabled_at = $5 WHERE name = $1",
+    )
+    .bind(ONBOARDING_ENDPOINT)
+    .bind(i32::try_from(s.consecutive_failures).unwrap_or(i32::MAX))
+    .bind(s.paused_until.map(at))
+    .bind(s.probe_until.map(at))
+    .bind(s.disabled_at.map(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimedOnboardingRow {
+    #[sqlx(flatten)]
+    entry: OnboardingRow,
+    lease_token: i64,
+    first_attempt_at: Option<DateTime<Utc>>,
+    payload: Json<serde_json::Value>,
+}
+
+async fn claim_onboarding(pool: &PgPool, o: &ClaimOptions) -> Result<Vec<Claim<OnboardingQueue>>> {
+    let now = at(o.now);
+    let lease_end = at(o.now + o.lease);
+    let mut tx = pool.begin().await?;
+    let mut breaker = lock_onboarding_breaker(&mut tx).await?;
+    let admission = breaker.admission(o.now);
+    let limit = match admission {
+        Admission::Send => o.limit,
+        Admission::Probe => 1.min(o.limit),
+        _ => 0,
+    };
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query_as::<_, ClaimedOnboardingRow>(
+        "UPDATE onboarding_webhook_queue q SET state = 'leased', \
+           lease_token = q.lease_token + 1, next_attempt_at = $2, \
+           first_attempt_at = COALESCE(q.first_attempt_at, $1) \
+         WHERE q.id IN (SELECT id FROM onboarding_webhook_queue \
+                        WHERE state IN ('pending', 'leased') AND next_attempt_at <= $1 \
+                        ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+         RETURNING q.*",
+    )
+    .bind(now)
+    .bind(lease_end)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await?;
+    if admission == Admission::Probe && !rows.is_empty() {
+        // The probe slot is taken only by a row that is actually sent.
+        breaker.probe_until = Some(lease_end);
+        save_onboarding_breaker(&mut tx, &breaker).await?;
+    }
+    tx.commit().await?;
+    let mut claims: Vec<Claim<OnboardingQueue>> = rows
+        .into_iter()
+        .map(|r| {
+            Ok(Claim {
+                token: r.lease_token,
+                first_attempt_at: r.first_attempt_at.unwrap_or(now),
+                message: r.payload.0,
+                entry: r.entry.into_domain()?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    claims.sort_by_key(|c| (c.entry.next_attempt_at, c.entry.id));
+    Ok(claims)
+}
+
+async fn complete_onboarding(pool: &PgPool, done: &Completion) -> Result<CompletionEffect> {
+    let (state, next, finished) = resolution_columns(done);
+    let mut tx = pool.begin().await?;
+    let n = sqlx::query(
+        "UPDATE onboarding_webhook_queue SET state = $3, \
+           attempts = attempts + CASE WHEN $4 THEN 1 ELSE 0 END, \
+           next_attempt_at = COALESCE($5, next_attempt_at), \
+           last_status_code = CASE WHEN $4 THEN $6 ELSE last_status_code END, \
+           last_error = CASE WHEN $4 OR $7::text IS NOT NULL THEN $7 ELSE last_error END, \
+           finished_at = $8 \
+         WHERE id = $1 AND lease_token = $2 AND state = 'leased'",
+    )
+    .bind(done.entry.0)
+    .bind(done.token)
+    .bind(state)
+    .bind(done.attempted)
+    .bind(next)
+    .bind(done.status_code.map(i32::from))
+    .bind(done.error.as_deref())
+    .bind(finished)
+    .execute(&mut *tx)
+    .await?;
+    if n.rows_affected() == 0 {
+        return Err(Error::Conflict(
+            "the lease was lost: another dispatcher holds or finished this row".into(),
+        ));
+    }
+    let mut effect = CompletionEffect::default();
+    if let Some(update) = &done.breaker {
+        let mut state = lock_onboarding_breaker(&mut tx).await?;
+        let before = state.clone();
+        effect.endpoint_disabled = update.apply(&mut state, done.now);
+        if state != before {
+            save_onboarding_breaker(&mut tx, &state).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(effect)
+}
+
+async fn onboarding_entry(pool: &PgPool, id: QueueEntryId) -> Result<OnboardingEntry> {
+    sqlx::query_as::<_, OnboardingRow>("SELECT * FROM onboarding_webhook_queue WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(Error::NotFound("queue entry"))?
+        .into_domain()
+}
+
+/// Onboarding rows, newest first (they have no ticket: a ticket filter matches none).
+async fn onboarding_entries(pool: &PgPool, q: &QueueQuery) -> Result<Vec<OnboardingEntry>> {
+    if q.ticket_id.is_some() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as::<_, OnboardingRow>(
+        "SELECT * FROM onboarding_webhook_queue \
+         WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::text IS NULL OR state = $2) \
+         AND id < $4 ORDER BY id DESC LIMIT $3",
+    )
+    .bind(q.tenant_id.map(|t| t.as_uuid()))
+    .bind(q.state.map(|s| s.as_str()))
+    .bind(i64::from(q.limit))
+    .bind(q.before.map_or(i64::MAX, |b| b.0))
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(OnboardingRow::into_domain)
+    .collect()
+}
+
+/// Replay of an onboarding row: in place (the table keeps finished rows).
+const ONBOARDING_REPLAY: &str = "UPDATE onboarding_webhook_queue SET state = 'pending', \
+     attempts = 0, next_attempt_at = $2, first_attempt_at = NULL, finished_at = NULL, \
+     last_error = NULL WHERE id = $1 AND state IN ('parked', 'skipped') RETURNING id";
+
+/// Skip of an onboarding row: in place.
+const ONBOARDING_SKIP: &str = "UPDATE onboarding_webhook_queue SET state = 'skipped', \
+     finished_at = $2, last_error = 'skipped by an operator' \
+     WHERE id = $1 AND state IN ('pending', 'parked') RETURNING id";
+
+#[async_trait]
+impl QueueStore<TicketQueue> for PgStore {
+    async fn claim(&self, options: &ClaimOptions) -> Result<Vec<Claim>, StoreError> {
+        Ok(claim(&self.pool, options).await?)
+    }
+
+    async fn complete(&self, completion: &Completion) -> Result<CompletionEffect, StoreError> {
+        Ok(complete(&self.pool, &self.completions, completion).await?)
+    }
+
+    async fn replay(
+        &self,
+        entry: QueueEntryId,
+        now: DateTime<Utc>,
+    ) -> Result<QueueEntry, StoreError> {
+        if !operator_move(&self.pool, entry, REPLAY, now).await? {
+            queue_entry(&self.pool, entry).await?;
+            return Err(Error::Conflict(REPLAY_REFUSED.to_owned()).into());
+        }
+        Ok(queue_entry(&self.pool, entry).await?)
+    }
+
+    async fn skip(
+        &self,
+        entry: QueueEntryId,
+        now: DateTime<Utc>,
+    ) -> Result<QueueEntry, StoreError> {
+        if !operator_move(&self.pool, entry, SKIP, now).await? {
+            queue_entry(&self.pool, entry).await?;
+            return Err(Error::Conflict(SKIP_REFUSED.to_owned()).into());
+        }
+        Ok(queue_entry(&self.pool, entry).await?)
+    }
+
+    async fn entry(&self, entry: QueueEntryId) -> Result<QueueEntry, StoreError> {
+        Ok(queue_entry(&self.pool, entry).await?)
+    }
+
+    async fn entries(&self, query: &QueueQuery) -> Result<Vec<QueueEntry>, StoreError> {
+        Ok(queue_entries(&self.pool, query).await?)
+    }
+}
+
+#[async_trait]
+impl QueueStore<OnboardingQueue> for PgStore {
+    async fn claim(
+        &self,
+        options: &ClaimOptions,
+    ) -> Result<Vec<Claim<OnboardingQueue>>, StoreError> {
+        Ok(claim_onboarding(&self.pool, options).await?)
+    }
+
+    async fn complete(&self, completion: &Completion) -> Result<CompletionEffect, StoreError> {
+        Ok(complete_onboarding(&self.pool, completion).await?)
+    }
+
+    async fn replay(
+        &self,
+        entry: QueueEntryId,
+        now: DateTime<Utc>,
+    ) -> Result<OnboardingEntry, StoreError> {
+        if !operator_move(&self.pool, entry, ONBOARDING_REPLAY, now).await? {
+            onboarding_entry(&self.pool, entry).await?;
+            return Err(Error::Conflict(REPLAY_REFUSED.to_owned()).into());
+        }
+        Ok(onboarding_entry(&self.pool, entry).await?)
+    }
+
+    async fn skip(
+        &self,
+        entry: QueueEntryId,
+        now: DateTime<Utc>,
+    ) -> Result<OnboardingEntry, StoreError> {
+        if !operator_move(&self.pool, entry, ONBOARDING_SKIP, now).await? {
+            onboarding_entry(&self.pool, entry).await?;
+            return Err(Error::Conflict(SKIP_REFUSED.to_owned()).into());
+        }
+        Ok(onboarding_entry(&self.pool, entry).await?)
+    }
+
+    async fn entry(&self, entry: QueueEntryId) -> Result<OnboardingEntry, StoreError> {
+        Ok(onboarding_entry(&self.pool, entry).await?)
+    }
+
+    async fn entries(&self, query: &QueueQuery) -> Result<Vec<OnboardingEntry>, StoreError> {
+        Ok(onboarding_entries(&self.pool, query).await?)
+    }
 }

@@ -568,15 +568,14 @@ macro_rules! user_columns {
 }
 pub(crate) use user_columns;
 
-/// A claimed row: [`PartsRow`] plus the lease and the tenant's breaker at claim time.
+/// A claimed row: [`PartsRow`] plus the lease (the claim function also returns the tenant's
+/// breaker at claim time, which the dispatcher does not need).
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct ClaimRow {
     #[sqlx(flatten)]
     pub(crate) parts: PartsRow,
     pub(crate) lease_token: i64,
     pub(crate) first_attempt_at: Option<DateTime<Utc>>,
-    #[sqlx(flatten)]
-    pub(crate) breaker: BreakerRow,
 }
 
 /// One executor of the intake roster with their open-ticket count.

@@ -12,6 +12,10 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::row::{RosterRow, TenantRow, UserRow};
+use async_trait::async_trait;
+use fms_core::store::{RuleStore, StoreError};
+
+use crate::PgStore;
 
 #[derive(sqlx::FromRow)]
 struct IntakeRow {
@@ -126,4 +130,35 @@ pub(crate) async fn calendar(pool: &PgPool, tenant: TenantId) -> Result<Option<B
             .fetch_optional(pool)
             .await?;
     Ok(body.ok_or(Error::NotFound("tenant"))?.map(|c| c.0))
+}
+
+#[async_trait]
+impl RuleStore for PgStore {
+    async fn intake_context(
+        &self,
+        tenant: TenantId,
+        chat_id: &str,
+    ) -> Result<IntakeContext, StoreError> {
+        Ok(intake_context(&self.pool, tenant, chat_id).await?)
+    }
+
+    async fn save_rules(&self, tenant: TenantId, rules: &RuleSet) -> Result<(), StoreError> {
+        Ok(save_rules(&self.pool, tenant, rules).await?)
+    }
+
+    async fn rules(&self, tenant: TenantId) -> Result<Option<RuleSet>, StoreError> {
+        Ok(rules(&self.pool, tenant).await?)
+    }
+
+    async fn save_calendar(
+        &self,
+        tenant: TenantId,
+        calendar: Option<&BusinessCalendar>,
+    ) -> Result<(), StoreError> {
+        Ok(save_calendar(&self.pool, tenant, calendar).await?)
+    }
+
+    async fn calendar(&self, tenant: TenantId) -> Result<Option<BusinessCalendar>, StoreError> {
+        Ok(calendar(&self.pool, tenant).await?)
+    }
 }

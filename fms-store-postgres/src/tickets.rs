@@ -20,6 +20,10 @@ use sqlx::{PgConnection, PgPool};
 use crate::error::{Error, Result};
 use crate::notifications::notes_json;
 use crate::row::{ActivityRow, PartsRow, QueueRow, TicketRow, at, parts_columns};
+use async_trait::async_trait;
+use fms_core::store::{StoreError, TicketStore};
+
+use crate::PgStore;
 
 /// The create statement. The key insert runs first (everything else depends on it), then the
 /// cursor compare-and-set, then the counter, the ticket and the first activity; each part
@@ -472,4 +476,35 @@ pub(crate) async fn sla_due(
     .into_iter()
     .map(TicketRow::into_domain)
     .collect()
+}
+
+#[async_trait]
+impl TicketStore for PgStore {
+    async fn create_ticket(&self, new: &CreateTicket) -> Result<CreatedTicket, StoreError> {
+        Ok(create_ticket(&self.pool, new).await?)
+    }
+
+    async fn change_ticket(&self, change: &TicketChange) -> Result<Ticket, StoreError> {
+        Ok(change_ticket(&self.pool, change).await?)
+    }
+
+    async fn ticket(&self, id: TicketId) -> Result<Ticket, StoreError> {
+        Ok(ticket(&self.pool, id).await?)
+    }
+
+    async fn tickets(&self, query: &TicketQuery) -> Result<Vec<Ticket>, StoreError> {
+        Ok(tickets(&self.pool, query).await?)
+    }
+
+    async fn activities(&self, ticket: TicketId) -> Result<Vec<Activity>, StoreError> {
+        Ok(activities(&self.pool, ticket).await?)
+    }
+
+    async fn sla_due(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        Ok(sla_due(&self.pool, now, limit).await?)
+    }
 }

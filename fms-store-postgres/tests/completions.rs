@@ -10,8 +10,11 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use fms_core::Fms;
 use fms_core::delivery::{DeliverySettings, Outcome};
-use fms_core::queue::{BreakerUpdate, Claim, ClaimOptions, Completion, QueueState, Resolution};
-use fms_core::store::{StoreError, TicketStore};
+use fms_core::queue::{
+    BreakerUpdate, Claim, ClaimOptions, Completion, QueueState, Resolution, TicketQueue,
+};
+use fms_core::store::StoreError;
+use fms_core::store::prelude::*;
 use fms_core::tenant::NewTenant;
 use fms_core::user::{NewUser, Role};
 use fms_store_postgres::PgStore;
@@ -65,7 +68,8 @@ async fn concurrent_completions_are_fenced_and_answered_one_by_one() {
     for _ in 0..24 {
         fms.ingest(&body, None).await.unwrap();
     }
-    let claims = store
+    let tickets: &dyn QueueStore<TicketQueue> = &store;
+    let claims = tickets
         .claim(&ClaimOptions {
             now: Utc::now() + Duration::seconds(1),
             limit: 50,
@@ -108,7 +112,7 @@ async fn concurrent_completions_are_fenced_and_answered_one_by_one() {
         Resolution::Delivered,
         true,
     ));
-    let results = join_all(calls.iter().map(|c| store.complete(c))).await;
+    let results = join_all(calls.iter().map(|c| tickets.complete(c))).await;
 
     for (i, r) in results.iter().enumerate() {
         match i {
@@ -147,7 +151,7 @@ async fn concurrent_completions_are_fenced_and_answered_one_by_one() {
             None,
             "row {i} left the hot table"
         );
-        let entry = store.queue_entry(c.entry.id).await.unwrap();
+        let entry = tickets.entry(c.entry.id).await.unwrap();
         assert_eq!(entry.state, state, "row {i}");
         assert_eq!(entry.attempts, 1, "row {i}");
         assert_eq!(entry.last_status_code, Some(200), "row {i}");

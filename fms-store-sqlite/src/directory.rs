@@ -7,6 +7,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Result};
 use crate::row::{self, TENANT_COLUMNS, USER_COLUMNS, ms};
+use async_trait::async_trait;
+use fms_core::store::{DirectoryStore, StoreError};
+
+use crate::SqliteStore;
 
 pub(crate) fn create_tenant(c: &mut Connection, t: &Tenant) -> Result<()> {
     c.execute(
@@ -214,4 +218,59 @@ pub(crate) fn tenant_by_api_key_hash(c: &mut Connection, hash: &str) -> Result<O
             .map_err(|_| Error::Conflict("corrupt tenant id".into()))
     })
     .transpose()
+}
+
+#[async_trait]
+impl DirectoryStore for SqliteStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let tenant = tenant.clone();
+        self.call(move |c| create_tenant(c, &tenant)).await
+    }
+
+    async fn tenant(&self, id: TenantId) -> Result<Tenant, StoreError> {
+        self.call(move |c| tenant(c, id)).await
+    }
+
+    async fn update_tenant(&self, id: TenantId, patch: &TenantPatch) -> Result<Tenant, StoreError> {
+        let patch = patch.clone();
+        self.call(move |c| update_tenant(c, id, &patch)).await
+    }
+
+    async fn set_api_key_hash(&self, tenant: TenantId, hash: &str) -> Result<(), StoreError> {
+        let hash = hash.to_owned();
+        self.call(move |c| set_api_key_hash(c, tenant, &hash)).await
+    }
+
+    async fn tenant_by_api_key_hash(&self, hash: &str) -> Result<Option<TenantId>, StoreError> {
+        let hash = hash.to_owned();
+        self.call(move |c| tenant_by_api_key_hash(c, &hash)).await
+    }
+
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.call(move |c| create_user(c, &user)).await
+    }
+
+    async fn user(&self, id: UserId) -> Result<User, StoreError> {
+        self.call(move |c| user(c, id)).await
+    }
+
+    async fn user_by_chat_id(
+        &self,
+        tenant: TenantId,
+        chat_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let chat_id = chat_id.to_owned();
+        self.call(move |c| user_by_chat_id(c, tenant, &chat_id))
+            .await
+    }
+
+    async fn update_user(&self, id: UserId, patch: &UserPatch) -> Result<User, StoreError> {
+        let patch = patch.clone();
+        self.call(move |c| update_user(c, id, &patch)).await
+    }
+
+    async fn users(&self, tenant: TenantId, role: Option<Role>) -> Result<Vec<User>, StoreError> {
+        self.call(move |c| users(c, tenant, role)).await
+    }
 }

@@ -1,6 +1,5 @@
 //! Dashboard notifications.
 
-use chrono::{DateTime, Utc};
 use fms_core::ids::TenantId;
 use fms_core::notification::{Notification, NotificationQuery, Recipient};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -8,6 +7,11 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::row::{self, ms};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use fms_core::store::{NotificationStore, StoreError};
+
+use crate::SqliteStore;
 
 const COLUMNS: &str = "id, tenant_id, recipient_user, recipient_role, kind, message, ticket_id, \
      user_id, created_at, read_at";
@@ -88,4 +92,29 @@ pub(crate) fn mark_read(
         .ok_or(Error::NotFound("notification"))?;
     tx.commit()?;
     Ok(n)
+}
+
+#[async_trait]
+impl NotificationStore for SqliteStore {
+    async fn add_notification(&self, notification: &Notification) -> Result<(), StoreError> {
+        let n = notification.clone();
+        self.call(move |c| insert(c, &n)).await
+    }
+
+    async fn notifications(
+        &self,
+        query: &NotificationQuery,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let q = query.clone();
+        self.call(move |c| list(c, &q)).await
+    }
+
+    async fn mark_notification_read(
+        &self,
+        tenant: Option<TenantId>,
+        id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Notification, StoreError> {
+        self.call(move |c| mark_read(c, tenant, id, now)).await
+    }
 }

@@ -1,29 +1,17 @@
-//! Onboarding invitations and their webhook queue.
+//! Onboarding invitations (their webhook rows are a delivery queue: `queue.rs`).
 
-use chrono::DateTime;
-use fms_core::delivery::BreakerState;
-use fms_core::ids::TenantId;
 use fms_core::onboarding::Invitation;
-use fms_core::queue::{ClaimOptions, Completion, CompletionEffect};
-use fms_core::store::{CompleteInvitation, NewInvitation, OnboardingClaim, OnboardingEntry};
+use fms_core::store::{CompleteInvitation, NewInvitation};
 use fms_core::user::User;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::directory;
 use crate::error::{Error, Result};
-use crate::queue::{QueueTables, breaker_of, finish};
 use crate::row::{self, USER_COLUMNS, ms};
+use async_trait::async_trait;
+use fms_core::store::{OnboardingStore, StoreError};
 
-const ENDPOINT: &str = "onboarding";
-
-/// Onboarding webhooks: their own rows, one endpoint breaker row named `onboarding`.
-const ONBOARDING_QUEUE: QueueTables = QueueTables {
-    rows: "onboarding_webhook_queue",
-    breakers: "webhook_endpoints",
-    breaker_key: "name",
-};
-const ENTRY_COLUMNS: &str = "id, tenant_id, correlation_id, state, attempts, next_attempt_at, \
-     last_status_code, last_error, created_at";
+use crate::SqliteStore;
 
 pub(crate) fn create(c: &mut Connection, new: &NewInvitation) -> Result<User> {
     let tx = c.savepoint()?;
@@ -126,82 +114,20 @@ pub(crate) fn complete(c: &mut Connection, done: &CompleteInvitation) -> Result<
     Ok(user)
 }
 
-pub(crate) fn entries(
-    c: &Connection,
-    tenant: TenantId,
-    limit: u32,
-) -> Result<Vec<OnboardingEntry>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM onboarding_webhook_queue WHERE tenant_id = ?1 \
-         ORDER BY id DESC LIMIT ?2"
-    ))?;
-    let rows = stmt.query_map(
-        params![tenant.to_string(), i64::from(limit)],
-        row::onboarding_entry,
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-pub(crate) fn claim(c: &mut Connection, o: &ClaimOptions) -> Result<Vec<OnboardingClaim>> {
-    let tx = c.savepoint()?;
-    let now = ms(o.now);
-    let lease_end = ms(o.now + o.lease);
-    let admission = breaker(&tx)?.admission(o.now);
-    let probe = admission == fms_core::delivery::Admission::Probe;
-    let limit = match admission {
-        fms_core::delivery::Admission::Send => o.limit,
-        fms_core::delivery::Admission::Probe => 1.min(o.limit),
-        _ => 0,
-    };
-    if limit == 0 {
-        return Ok(Vec::new());
+#[async_trait]
+impl OnboardingStore for SqliteStore {
+    async fn create_invitation(&self, new: &NewInvitation) -> Result<User, StoreError> {
+        let new = new.clone();
+        self.call(move |c| create(c, &new)).await
     }
-    let ids: Vec<i64> = tx
-        .prepare_cached(
-            "SELECT id FROM onboarding_webhook_queue WHERE state IN ('pending', 'leased') \
-             AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
-        )?
-        .query_map(params![now, i64::from(limit)], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    if probe && !ids.is_empty() {
-        // The probe slot is taken only by a row that is actually sent.
-        tx.prepare_cached(
-            "UPDATE webhook_endpoints SET endpoint_probe_until = ?2 WHERE name = ?1",
-        )?
-        .execute(params![ENDPOINT, lease_end])?;
-    }
-    let mut claims = Vec::with_capacity(ids.len());
-    for id in ids {
-        let (token, first, payload): (i64, i64, String) = tx
-            .prepare_cached(
-                "UPDATE onboarding_webhook_queue SET state = 'leased', \
-                 lease_token = lease_token + 1, next_attempt_at = ?2, \
-                 first_attempt_at = COALESCE(first_attempt_at, ?3) \
-                 WHERE id = ?1 RETURNING lease_token, first_attempt_at, payload",
-            )?
-            .query_row(params![id, lease_end, now], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-        let entry = tx
-            .prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM onboarding_webhook_queue WHERE id = ?1"
-            ))?
-            .query_row([id], row::onboarding_entry)?;
-        claims.push(OnboardingClaim {
-            entry,
-            token,
-            first_attempt_at: DateTime::from_timestamp_millis(first).unwrap_or(o.now),
-            payload: serde_json::from_str(&payload)?,
-        });
-    }
-    tx.commit()?;
-    Ok(claims)
-}
 
-pub(crate) fn complete_delivery(c: &mut Connection, done: &Completion) -> Result<CompletionEffect> {
-    finish(c, &ONBOARDING_QUEUE, done, Some(ENDPOINT))
-}
+    async fn invitation(&self, correlation_id: &str) -> Result<Invitation, StoreError> {
+        let id = correlation_id.to_owned();
+        self.call(move |c| invitation(c, &id)).await
+    }
 
-fn breaker(c: &Connection) -> Result<BreakerState> {
-    Ok(breaker_of(c, &ONBOARDING_QUEUE, ENDPOINT)?.unwrap_or_default())
+    async fn complete_invitation(&self, done: &CompleteInvitation) -> Result<User, StoreError> {
+        let done = done.clone();
+        self.call(move |c| complete(c, &done)).await
+    }
 }

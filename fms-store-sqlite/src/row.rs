@@ -262,9 +262,9 @@ pub(crate) fn invitation(row: &Row<'_>) -> rusqlite::Result<fms_core::onboarding
 /// An onboarding queue row.
 pub(crate) fn onboarding_entry(
     row: &Row<'_>,
-) -> rusqlite::Result<fms_core::store::OnboardingEntry> {
+) -> rusqlite::Result<fms_core::queue::OnboardingEntry> {
     let code: Option<i64> = row.get(6)?;
-    Ok(fms_core::store::OnboardingEntry {
+    Ok(fms_core::queue::OnboardingEntry {
         id: QueueEntryId(row.get(0)?),
         tenant_id: parsed(row, 1)?,
         correlation_id: row.get(2)?,

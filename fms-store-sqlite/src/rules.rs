@@ -12,6 +12,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::directory::{tenant, user_by_chat_id};
 use crate::error::{Error, Result};
 use crate::row::{self, USER_COLUMNS};
+use async_trait::async_trait;
+use fms_core::store::{RuleStore, StoreError};
+
+use crate::SqliteStore;
 
 pub(crate) fn intake_context(
     c: &mut Connection,
@@ -141,4 +145,40 @@ pub(crate) fn calendar(c: &Connection, t: TenantId) -> Result<Option<BusinessCal
         .optional()?;
     let body = body.ok_or(Error::NotFound("tenant"))?;
     Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+}
+
+#[async_trait]
+impl RuleStore for SqliteStore {
+    async fn intake_context(
+        &self,
+        tenant: TenantId,
+        chat_id: &str,
+    ) -> Result<IntakeContext, StoreError> {
+        let chat_id = chat_id.to_owned();
+        self.call(move |c| intake_context(c, tenant, &chat_id))
+            .await
+    }
+
+    async fn save_rules(&self, tenant: TenantId, rules: &RuleSet) -> Result<(), StoreError> {
+        let rules = rules.clone();
+        self.call(move |c| save_rules(c, tenant, &rules)).await
+    }
+
+    async fn rules(&self, tenant: TenantId) -> Result<Option<RuleSet>, StoreError> {
+        self.call(move |c| rules(c, tenant)).await
+    }
+
+    async fn save_calendar(
+        &self,
+        tenant: TenantId,
+        calendar: Option<&BusinessCalendar>,
+    ) -> Result<(), StoreError> {
+        let calendar = calendar.cloned();
+        self.call(move |c| save_calendar(c, tenant, calendar.as_ref()))
+            .await
+    }
+
+    async fn calendar(&self, tenant: TenantId) -> Result<Option<BusinessCalendar>, StoreError> {
+        self.call(move |c| calendar(c, tenant)).await
+    }
 }

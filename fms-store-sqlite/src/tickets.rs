@@ -11,6 +11,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::directory;
 use crate::error::{Error, Result};
 use crate::row::{self, ACTIVITY_COLUMNS, QUEUE_COLUMNS, TICKET_COLUMNS, ms};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use fms_core::store::{StoreError, TicketStore};
+
+use crate::SqliteStore;
 
 pub(crate) fn create_ticket(c: &mut Connection, new: &CreateTicket) -> Result<CreatedTicket> {
     let tx = c.savepoint()?;
@@ -302,4 +307,34 @@ pub(crate) fn sla_due(c: &Connection, now: i64, limit: u32) -> Result<Vec<Ticket
     ))?;
     let rows = stmt.query_map(params![now, i64::from(limit)], row::ticket)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[async_trait]
+impl TicketStore for SqliteStore {
+    async fn create_ticket(&self, new: &CreateTicket) -> Result<CreatedTicket, StoreError> {
+        let new = new.clone();
+        self.call(move |c| create_ticket(c, &new)).await
+    }
+
+    async fn change_ticket(&self, change: &TicketChange) -> Result<Ticket, StoreError> {
+        let change = change.clone();
+        self.call(move |c| change_ticket(c, &change)).await
+    }
+
+    async fn ticket(&self, id: TicketId) -> Result<Ticket, StoreError> {
+        self.call(move |c| ticket(c, id)).await
+    }
+
+    async fn tickets(&self, query: &TicketQuery) -> Result<Vec<Ticket>, StoreError> {
+        let query = query.clone();
+        self.call(move |c| tickets(c, &query)).await
+    }
+
+    async fn activities(&self, ticket: TicketId) -> Result<Vec<Activity>, StoreError> {
+        self.call(move |c| activities(c, ticket)).await
+    }
+
+    async fn sla_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Ticket>, StoreError> {
+        self.call(move |c| sla_due(c, row::ms(now), limit)).await
+    }
 }

@@ -13,7 +13,7 @@ use fms_core::decision::CursorUpdate;
 use fms_core::ids::{TicketId, UserId};
 use fms_core::intake::NewTicket;
 use fms_core::queue::QueueQuery;
-use fms_core::store::{CreateTicket, Step, StoreError, TicketQuery, TicketStore};
+use fms_core::store::{CreateTicket, Step, Store, StoreError, TicketQuery};
 use fms_core::tenant::NewTenant;
 use fms_core::user::{NewUser, Role};
 use fms_store_sqlite::SqliteStore;
@@ -58,7 +58,7 @@ async fn failing_calls_in_a_group_roll_back_alone() {
         idempotency_key: None,
         notifications: Vec::new(),
     };
-    let store_dyn: Arc<dyn TicketStore> = store.clone();
+    let store_dyn: Arc<dyn Store> = store.clone();
     let good = (0..40).map(|_| {
         let fms = fms.clone();
         let body = body.clone();

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use fms_core::Fms;
-use fms_core::store::{TicketQuery, TicketStore};
+use fms_core::store::TicketQuery;
+use fms_core::store::prelude::*;
 use fms_core::tenant::NewTenant;
 use fms_core::ticket::Status;
 use fms_core::user::{NewUser, Role};

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use fms::delivery::BatchReport;
+use fms::dispatch::BatchReport;
 use fms::queue::QueueState;
 
 /// Upper bounds of the delivery latency histogram, in seconds.

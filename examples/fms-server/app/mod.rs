@@ -22,7 +22,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use fms::clock::{Clock, SystemClock};
-use fms::delivery::{Dispatcher, OnboardingDispatcher};
+use fms::dispatch::{Dispatcher, OnboardingDispatcher, OnboardingEndpoint};
 use fms::http::{DispatchLoop, LoopConfig, ReqwestSender, SenderConfig};
 use fms::onboarding::OnboardingSettings;
 use fms::{EnqueueListener, Fms};
@@ -151,11 +151,10 @@ pub(crate) async fn start(
     let dispatcher = Dispatcher::new(Arc::clone(&store), Arc::new(sender))
         .with_settings(settings.delivery.clone())
         .with_clock(Arc::clone(&clock));
-    let onboarding = OnboardingDispatcher::new(
-        dispatcher.clone(),
-        settings.onboarding_webhook_url.clone(),
-        settings.onboarding_secret.clone(),
-    );
+    let onboarding = dispatcher.onboarding(OnboardingEndpoint {
+        url: settings.onboarding_webhook_url.clone(),
+        secret: settings.onboarding_secret.clone(),
+    });
     let metrics = Arc::new(metrics::Metrics::default());
 
     let ttl = chrono::Duration::from_std(settings.onboarding_ttl)

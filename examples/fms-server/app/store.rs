@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use fms::EnqueueListener;
 use fms::sqlite::SqliteStore;
-use fms::store::TicketStore;
+use fms::store::Store;
 use tokio::task::JoinHandle;
 
 use super::config::ConfigError;
@@ -13,14 +13,14 @@ use super::config::ConfigError;
 #[derive(Debug, Clone)]
 pub(crate) struct ServerStore {
     /// The store.
-    pub(crate) store: Arc<dyn TicketStore>,
+    pub(crate) store: Arc<dyn Store>,
     /// The same store as Postgres, for LISTEN/NOTIFY.
     #[cfg(feature = "postgres")]
     pub(crate) postgres: Option<fms::postgres::PgStore>,
 }
 
-impl From<Arc<dyn TicketStore>> for ServerStore {
-    fn from(store: Arc<dyn TicketStore>) -> Self {
+impl From<Arc<dyn Store>> for ServerStore {
+    fn from(store: Arc<dyn Store>) -> Self {
         Self {
             store,
             #[cfg(feature = "postgres")]
@@ -79,7 +79,7 @@ pub(crate) async fn open_store(url: &str) -> Result<ServerStore, ConfigError> {
         )));
     };
     let store = store.map_err(|e| ConfigError(format!("cannot open the database {url:?}: {e}")))?;
-    let store: Arc<dyn TicketStore> = Arc::new(store);
+    let store: Arc<dyn Store> = Arc::new(store);
     Ok(store.into())
 }
 

@@ -1,5 +1,5 @@
 //! The store conformance suite (feature `conformance`): plain `pub async fn` cases that every
-//! [`TicketStore`] must pass, and [`conformance_tests!`](crate::conformance_tests), which
+//! [`Store`] must pass, and [`conformance_tests!`](crate::conformance_tests), which
 //! expands to one `#[tokio::test]` per case so one failing case never hides the next.
 //!
 //! An adapter's test file needs only this (and `tokio` as a dev-dependency):
@@ -16,6 +16,7 @@
 
 mod fixtures;
 mod intake;
+mod machine;
 mod onboarding;
 mod outbox;
 mod queue;
@@ -25,10 +26,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::store::{StoreError, TicketStore};
+use crate::store::{Store, StoreError};
 
 pub use fixtures::{Fixture, spec_body};
 pub use intake::*;
+pub use machine::*;
 pub use onboarding::*;
 pub use outbox::*;
 pub use queue::*;
@@ -47,14 +49,14 @@ pub trait FaultInjection: Send + Sync {
 #[derive(Clone)]
 pub struct Subject {
     /// The store under test.
-    pub store: Arc<dyn TicketStore>,
+    pub store: Arc<dyn Store>,
     /// Its fault injection.
     pub faults: Arc<dyn FaultInjection>,
 }
 
 impl Subject {
     /// A subject over `store`.
-    pub fn new<S: TicketStore + FaultInjection>(store: S) -> Self {
+    pub fn new<S: Store + FaultInjection>(store: S) -> Self {
         let store = Arc::new(store);
         Self {
             store: store.clone(),

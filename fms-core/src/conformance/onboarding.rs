@@ -63,7 +63,10 @@ pub async fn onboarding_request_creates_a_pending_user_and_queues_the_payload(s:
         started.deep_link.as_deref(),
         Some(format!("https://t.me/fms_bot?start={}", inv.correlation_id).as_str())
     );
-    let rows = fms.onboarding_entries(f.tenant.id, 10).await.unwrap();
+    let rows = fms
+        .onboarding_entries(&crate::queue::QueueQuery::tenant(f.tenant.id, None, 10))
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].state, QueueState::Pending);
     assert_eq!(rows[0].correlation_id, inv.correlation_id);
@@ -319,93 +322,6 @@ pub async fn sla_events_are_emitted_exactly_once(s: &Subject) {
     assert_eq!(breaches, 2);
 }
 
-/// The onboarding endpoint's breaker: after the failure threshold it pauses; when the pause is
-/// over, a claim with no due row takes no probe slot, so the next due row goes out at once as
-/// the probe.
-pub async fn onboarding_probe_slot_is_taken_only_by_a_sent_row(s: &Subject) {
-    use crate::delivery::{DeliverySettings, Outcome};
-    use crate::queue::{BreakerUpdate, ClaimOptions, Completion, Resolution};
-
-    let clock = clock();
-    let f = Fixture::new(s).await;
-    let fms = f.fms.clone().with_clock(clock.clone());
-    let settings = DeliverySettings::default(); // threshold 5, first pause 5 s (jitter 0)
-    let threshold = settings.breaker.failure_threshold as usize;
-    for i in 0..threshold {
-        fms.request_onboarding(request(&f, &format!("user{i}@example.com")))
-            .await
-            .unwrap();
-    }
-    let t0 = clock.now();
-    let options = |now, lease| ClaimOptions {
-        now,
-        limit: 10,
-        lease,
-    };
-    let minute = Duration::seconds(60);
-    let claims = s
-        .store
-        .claim_onboarding(&options(t0, minute))
-        .await
-        .unwrap();
-    assert_eq!(claims.len(), threshold);
-    for (i, claim) in claims.iter().enumerate() {
-        // One row comes due again at 7 s, the others in an hour.
-        let retry = if i == 0 {
-            Duration::seconds(7)
-        } else {
-            Duration::hours(1)
-        };
-        s.store
-            .complete_onboarding(&Completion {
-                entry: claim.entry.id,
-                token: claim.token,
-                now: t0,
-                resolution: Resolution::Retry { at: t0 + retry },
-                attempted: true,
-                status_code: Some(500),
-                error: Some("500".into()),
-                breaker: Some(BreakerUpdate {
-                    outcome: Outcome::Failed {
-                        status: Some(500),
-                        retry_after: None,
-                        error: "500".into(),
-                    },
-                    settings: settings.clone(),
-                    jitter: 0.0,
-                }),
-            })
-            .await
-            .unwrap();
-    }
-    // Paused until 5 s; at 6 s a probe is due but no row is.
-    let none = s
-        .store
-        .claim_onboarding(&options(t0 + Duration::seconds(6), minute))
-        .await
-        .unwrap();
-    assert!(none.is_empty());
-    // At 7 s the row is due and goes out as the probe (one row only), leased for two hours.
-    let probe = s
-        .store
-        .claim_onboarding(&options(t0 + Duration::seconds(7), Duration::hours(2)))
-        .await
-        .unwrap();
-    assert_eq!(
-        probe.len(),
-        1,
-        "the empty claim must not have taken the probe slot"
-    );
-    assert_eq!(probe[0].entry.id, claims[0].entry.id);
-    // While that probe is in flight, nothing else goes out, though the other rows are due.
-    let during = s
-        .store
-        .claim_onboarding(&options(t0 + Duration::minutes(61), minute))
-        .await
-        .unwrap();
-    assert!(during.is_empty());
-}
-
 /// The onboarding cases, one test each (expanded by
 /// [`conformance_tests!`](crate::conformance_tests)).
 #[doc(hidden)]
@@ -418,7 +334,6 @@ macro_rules! __conformance_onboarding_cases {
             onboarding_callback_outcomes,
             notifications_are_scoped_listed_and_marked_read,
             sla_events_are_emitted_exactly_once,
-            onboarding_probe_slot_is_taken_only_by_a_sent_row,
         );
     };
 }

@@ -1,86 +1,33 @@
-//! Queue cases: claims, leases and fencing, head-of-line order, retries, parking, replay and
-//! skip, the endpoint breaker, tenants without a URL.
+//! Ticket-queue cases: what only the outbox has beyond the shared machine
+//! ([`super::machine`], run on both queues): head-of-line order per ticket, a parked row
+//! blocking its ticket, one breaker per tenant while other tenants flow, 410 Gone, tenants
+//! without a URL.
 //!
 //! Every case drives the store directly with [`ClaimOptions`] and [`Completion`] at explicit
 //! times (a minute after the rows were written, then forward), so nothing sleeps and nothing
 //! depends on one backend's clock or locking.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Duration, Utc};
-use futures::future::join_all;
 use serde_json::json;
 
 use crate::activity::ActivityType;
-use crate::clock::truncate_millis;
-use crate::delivery::{BreakerSettings, DeliverySettings, Outcome};
+use crate::delivery::{BreakerSettings, DeliverySettings};
 use crate::ids::{QueueEntryId, TenantId, TicketId};
-use crate::queue::{
-    BreakerUpdate, Claim, ClaimOptions, Completion, QueueEntry, QueueState, Resolution,
-};
-use crate::sender::{SendError, WebhookResponse};
+use crate::queue::{Claim, QueueEntry, QueueState, Resolution, TicketQueue};
 use crate::service::AddActivity;
-use crate::store::StoreError;
-use crate::tenant::TenantPatch;
+use crate::store::QueueStore;
 
+use super::machine::{
+    LEASE_SECS, assert_conflict, attempt, finish, ids, options, sorted, start, with_url,
+};
 use super::{Fixture, Subject};
 
-/// The lease every case claims with.
-const LEASE_SECS: i64 = 60;
-
-/// A loopback URL no case ever contacts (the cases have no sender).
-const URL: &str = "http://127.0.0.1:9/never-contacted";
-
-/// A time safely after every row the case has written so far (rows are due when written).
-fn start() -> DateTime<Utc> {
-    truncate_millis(Utc::now()) + Duration::minutes(1)
-}
-
-fn options(now: DateTime<Utc>, limit: u32) -> ClaimOptions {
-    ClaimOptions {
-        now,
-        limit,
-        lease: Duration::seconds(LEASE_SECS),
-    }
+fn outbox(s: &Subject) -> &dyn QueueStore<TicketQueue> {
+    &*s.store
 }
 
 async fn claim(s: &Subject, now: DateTime<Utc>, limit: u32) -> Vec<Claim> {
-    s.store.claim(&options(now, limit)).await.unwrap()
-}
-
-fn ids(claims: &[Claim]) -> Vec<QueueEntryId> {
-    claims.iter().map(|c| c.entry.id).collect()
-}
-
-fn sorted(mut v: Vec<QueueEntryId>) -> Vec<QueueEntryId> {
-    v.sort();
-    v
-}
-
-/// A completion of `claim` at `now` without an attempt.
-fn finish(claim: &Claim, now: DateTime<Utc>, resolution: Resolution) -> Completion {
-    Completion {
-        entry: claim.entry.id,
-        token: claim.token,
-        now,
-        resolution,
-        attempted: false,
-        status_code: None,
-        error: None,
-        breaker: None,
-    }
-}
-
-/// The outcome of an answer with `status`.
-fn answered(status: u16, now: DateTime<Utc>) -> Outcome {
-    Outcome::classify(
-        &Ok::<_, SendError>(WebhookResponse {
-            status,
-            retry_after: None,
-            body_excerpt: String::new(),
-        }),
-        now,
-    )
+    outbox(s).claim(&options(now, limit)).await.unwrap()
 }
 
 /// Settings whose breaker opens after `threshold` consecutive failures.
@@ -89,38 +36,8 @@ fn breaker_settings(threshold: u32) -> DeliverySettings {
         .with_breaker(BreakerSettings::default().with_failure_threshold(threshold))
 }
 
-/// A completion of an attempt that got `status`, as the dispatcher records it: delivered on
-/// 2xx, otherwise retried at `retry_at`; the breaker sees the outcome (jitter 0).
-fn attempt(
-    claim: &Claim,
-    now: DateTime<Utc>,
-    status: u16,
-    retry_at: DateTime<Utc>,
-    settings: &DeliverySettings,
-) -> Completion {
-    let outcome = answered(status, now);
-    Completion {
-        entry: claim.entry.id,
-        token: claim.token,
-        now,
-        resolution: if outcome.is_delivered() {
-            Resolution::Delivered
-        } else {
-            Resolution::Retry { at: retry_at }
-        },
-        attempted: true,
-        status_code: outcome.status_code(),
-        error: outcome.error_text().map(str::to_owned),
-        breaker: Some(BreakerUpdate {
-            outcome,
-            settings: settings.clone(),
-            jitter: 0.0,
-        }),
-    }
-}
-
 async fn entry(s: &Subject, id: QueueEntryId) -> QueueEntry {
-    s.store.queue_entry(id).await.unwrap()
+    outbox(s).entry(id).await.unwrap()
 }
 
 async fn comment(f: &Fixture, ticket: TicketId, text: &str) {
@@ -176,110 +93,13 @@ async fn drain(s: &Subject, now: DateTime<Utc>, tenant: TenantId) -> usize {
         }
         for c in &claims {
             assert_eq!(c.entry.tenant_id, tenant, "{c:?}");
-            s.store
+            outbox(s)
                 .complete(&finish(c, now, Resolution::Delivered))
                 .await
                 .unwrap();
             delivered += 1;
         }
     }
-}
-
-async fn with_url(f: &Fixture) {
-    f.fms
-        .update_tenant(
-            f.tenant.id,
-            TenantPatch {
-                automation_webhook_url: Some(Some(URL.to_owned())),
-                ..TenantPatch::default()
-            },
-        )
-        .await
-        .unwrap();
-}
-
-fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
-    match result {
-        Err(StoreError::Conflict { .. }) => {}
-        other => panic!("{what}: expected a conflict, got {other:?}"),
-    }
-}
-
-/// A claim leases the due rows (state `leased`, a fencing token, first attempt now, the
-/// payload parts) and hides them from a second claim at the same time.
-pub async fn claim_leases_rows_and_hides_them(s: &Subject) {
-    let f = Fixture::new(s).await;
-    let (a, _) = ticket_with_rows(&f, 1).await;
-    let (b, _) = ticket_with_rows(&f, 1).await;
-    let t0 = start();
-    let claims = claim(s, t0, 10).await;
-    assert_eq!(claims.len(), 2, "{claims:?}");
-    let tickets: BTreeSet<TicketId> = claims.iter().map(|c| c.entry.ticket_id).collect();
-    assert_eq!(tickets, BTreeSet::from([a, b]));
-    for c in &claims {
-        assert_eq!(c.entry.state, QueueState::Leased);
-        assert_eq!(c.entry.attempts, 0);
-        assert_eq!(c.entry.sequence, 1);
-        assert_eq!(c.first_attempt_at, t0);
-        assert_eq!(c.parts.sequence, 1);
-        assert_eq!(c.parts.ticket.id, c.entry.ticket_id);
-        assert_eq!(c.parts.tenant.id, f.tenant.id);
-        assert_eq!(entry(s, c.entry.id).await.state, QueueState::Leased);
-    }
-    assert!(claim(s, t0, 10).await.is_empty(), "leased rows are hidden");
-    let later = t0 + Duration::seconds(LEASE_SECS) - Duration::milliseconds(1);
-    assert!(
-        claim(s, later, 10).await.is_empty(),
-        "hidden for the whole lease"
-    );
-}
-
-/// After the lease expires the row is claimable again with a new token; the old token's
-/// completion is rejected (`Conflict`) and changes nothing; only the current holder finishes.
-pub async fn expired_lease_is_reclaimed_and_the_old_token_is_fenced(s: &Subject) {
-    let f = Fixture::new(s).await;
-    let (_, rows) = ticket_with_rows(&f, 1).await;
-    let t0 = start();
-    let first = claim(s, t0, 10).await;
-    assert_eq!(ids(&first), vec![rows[0]]);
-    let t1 = t0 + Duration::seconds(LEASE_SECS);
-    let second = claim(s, t1, 10).await;
-    assert_eq!(
-        ids(&second),
-        vec![rows[0]],
-        "the expired lease is claimable"
-    );
-    assert_ne!(first[0].token, second[0].token, "a fresh fencing token");
-    assert_eq!(second[0].first_attempt_at, t0, "the first attempt is kept");
-
-    let before = entry(s, rows[0]).await;
-    let stale = attempt(&first[0], t1, 200, t1, &DeliverySettings::default());
-    assert_conflict(s.store.complete(&stale).await, "the stale token");
-    let mut stale_retry = finish(&first[0], t1, Resolution::Park);
-    stale_retry.attempted = true;
-    stale_retry.error = Some("late".into());
-    assert_conflict(s.store.complete(&stale_retry).await, "the stale token");
-    assert_eq!(
-        entry(s, rows[0]).await,
-        before,
-        "a stale completion changes nothing"
-    );
-    assert_eq!(
-        s.store.endpoint_state(f.tenant.id).await.unwrap(),
-        Default::default(),
-        "nor the endpoint"
-    );
-
-    let fresh = attempt(&second[0], t1, 200, t1, &DeliverySettings::default());
-    s.store.complete(&fresh).await.unwrap();
-    let done = entry(s, rows[0]).await;
-    assert_eq!(done.state, QueueState::Delivered);
-    assert_eq!(done.attempts, 1);
-    assert_eq!(done.last_status_code, Some(200));
-    // Finishing twice, or late with the old token, is a conflict too.
-    assert_conflict(s.store.complete(&fresh).await, "a second completion");
-    assert_conflict(s.store.complete(&stale).await, "the stale token after");
-    assert_eq!(entry(s, rows[0]).await, done);
 }
 
 /// Only the first undone row of a ticket is claimable; different tickets go in parallel; a
@@ -292,7 +112,7 @@ pub async fn only_the_head_of_a_ticket_is_claimable(s: &Subject) {
     let claims = claim(s, t0, 10).await;
     assert_eq!(sorted(ids(&claims)), sorted(vec![a[0], b[0]]));
     let a1 = claims.iter().find(|c| c.entry.id == a[0]).unwrap();
-    s.store
+    outbox(s)
         .complete(&finish(a1, t0, Resolution::Delivered))
         .await
         .unwrap();
@@ -302,7 +122,7 @@ pub async fn only_the_head_of_a_ticket_is_claimable(s: &Subject) {
 
     // A retrying row blocks its successor even when the successor is due.
     let at = t0 + Duration::seconds(30);
-    s.store
+    outbox(s)
         .complete(&attempt(
             &claims[0],
             t0,
@@ -315,7 +135,7 @@ pub async fn only_the_head_of_a_ticket_is_claimable(s: &Subject) {
     assert!(claim(s, t0 + Duration::seconds(29), 10).await.is_empty());
     let claims = claim(s, at, 10).await;
     assert_eq!(ids(&claims), vec![a[1]]);
-    s.store
+    outbox(s)
         .complete(&finish(&claims[0], at, Resolution::Delivered))
         .await
         .unwrap();
@@ -338,7 +158,7 @@ pub async fn a_parked_row_blocks_its_ticket_until_replayed_or_skipped(s: &Subjec
             finish(c, t0, Resolution::Delivered)
         };
         done.attempted = true;
-        s.store.complete(&done).await.unwrap();
+        outbox(s).complete(&done).await.unwrap();
     }
     let parked = entry(s, a[0]).await;
     assert_eq!(parked.state, QueueState::Parked);
@@ -353,17 +173,20 @@ pub async fn a_parked_row_blocks_its_ticket_until_replayed_or_skipped(s: &Subjec
             vec![*next],
             "a[1] waits behind the parked a[0]"
         );
-        assert_conflict(s.store.skip(*next, t1).await, "skipping a leased row");
-        s.store
+        assert_conflict(outbox(s).skip(*next, t1).await, "skipping a leased row");
+        outbox(s)
             .complete(&finish(&claims[0], t1, Resolution::Delivered))
             .await
             .unwrap();
     }
-    assert_conflict(s.store.replay(b[0], t1).await, "replaying a delivered row");
+    assert_conflict(
+        outbox(s).replay(b[0], t1).await,
+        "replaying a delivered row",
+    );
     assert!(claim(s, t1, 10).await.is_empty(), "a[1] waits behind a[0]");
 
     // Replay: pending, due at once, attempts reset.
-    let replayed = s.store.replay(a[0], t1).await.unwrap();
+    let replayed = outbox(s).replay(a[0], t1).await.unwrap();
     assert_eq!(replayed.state, QueueState::Pending);
     assert_eq!(replayed.attempts, 0);
     assert_eq!(replayed.next_attempt_at, t1);
@@ -375,116 +198,14 @@ pub async fn a_parked_row_blocks_its_ticket_until_replayed_or_skipped(s: &Subjec
     );
     let mut park = finish(&claims[0], t1, Resolution::Park);
     park.attempted = true;
-    s.store.complete(&park).await.unwrap();
+    outbox(s).complete(&park).await.unwrap();
     assert!(claim(s, t1, 10).await.is_empty());
 
     // Skip: the row is done, the one behind it flows.
-    let skipped = s.store.skip(a[0], t1).await.unwrap();
+    let skipped = outbox(s).skip(a[0], t1).await.unwrap();
     assert_eq!(skipped.state, QueueState::Skipped);
     assert!(skipped.state.is_done());
     assert_eq!(ids(&claim(s, t1, 10).await), vec![a[1]]);
-}
-
-/// `Retry { at }` hides the row until `at`; attempts, last status code and last error stay
-/// visible on the row, and the first attempt time is kept across retries.
-pub async fn retry_hides_the_row_until_due_and_keeps_the_error(s: &Subject) {
-    let f = Fixture::new(s).await;
-    let (_, rows) = ticket_with_rows(&f, 1).await;
-    let t0 = start();
-    let claims = claim(s, t0, 10).await;
-    let at = t0 + Duration::seconds(30);
-    let done = attempt(&claims[0], t0, 500, at, &DeliverySettings::default());
-    let effect = s.store.complete(&done).await.unwrap();
-    assert!(!effect.endpoint_disabled);
-    let row = entry(s, rows[0]).await;
-    assert_eq!(row.state, QueueState::Pending);
-    assert_eq!(row.attempts, 1);
-    assert_eq!(row.next_attempt_at, at);
-    assert_eq!(row.last_status_code, Some(500));
-    assert_eq!(row.last_error.as_deref(), Some("http 500"));
-
-    assert!(
-        claim(s, at - Duration::milliseconds(1), 10)
-            .await
-            .is_empty()
-    );
-    let claims = claim(s, at, 10).await;
-    assert_eq!(ids(&claims), vec![rows[0]]);
-    assert_eq!(claims[0].entry.attempts, 1);
-    assert_eq!(claims[0].entry.last_status_code, Some(500));
-    assert_eq!(claims[0].first_attempt_at, t0);
-
-    // A second failure of another kind replaces the status and error.
-    let at2 = at + Duration::seconds(60);
-    let mut timeout = finish(&claims[0], at, Resolution::Retry { at: at2 });
-    timeout.attempted = true;
-    timeout.error = Some("timed out".into());
-    s.store.complete(&timeout).await.unwrap();
-    let row = entry(s, rows[0]).await;
-    assert_eq!(row.attempts, 2);
-    assert_eq!(row.last_status_code, None);
-    assert_eq!(row.last_error.as_deref(), Some("timed out"));
-    assert_eq!(row.next_attempt_at, at2);
-}
-
-/// `Release` (a graceful stop) returns the row pending, due now, without counting an attempt
-/// or touching the last status and error.
-pub async fn release_returns_the_row_without_counting_an_attempt(s: &Subject) {
-    let f = Fixture::new(s).await;
-    let (_, rows) = ticket_with_rows(&f, 2).await;
-    let t0 = start();
-    let claims = claim(s, t0, 10).await;
-    let at = t0 + Duration::seconds(10);
-    s.store
-        .complete(&attempt(
-            &claims[0],
-            t0,
-            503,
-            at,
-            &DeliverySettings::default(),
-        ))
-        .await
-        .unwrap();
-    let claims = claim(s, at, 10).await;
-    assert_eq!(ids(&claims), vec![rows[0]]);
-    s.store
-        .complete(&finish(&claims[0], at, Resolution::Release))
-        .await
-        .unwrap();
-    let row = entry(s, rows[0]).await;
-    assert_eq!(row.state, QueueState::Pending);
-    assert_eq!(row.attempts, 1, "the release is not an attempt");
-    assert_eq!(row.next_attempt_at, at);
-    assert_eq!(row.last_status_code, Some(503));
-    // Claimable again at once, still the head of its ticket.
-    assert_eq!(ids(&claim(s, at, 10).await), vec![rows[0]]);
-}
-
-/// Four claims at once never return the same row twice, and together with a follow-up claim
-/// they hand out every due row exactly once.
-pub async fn concurrent_claims_never_return_a_row_twice(s: &Subject) {
-    let f = Fixture::new(s).await;
-    let mut all = Vec::new();
-    for _ in 0..12 {
-        all.push(ticket_with_rows(&f, 1).await.1[0]);
-    }
-    let t0 = start();
-    let opts = options(t0, 4);
-    let runs = (0..4).map(|_| s.store.claim(&opts));
-    let mut seen = Vec::new();
-    for r in join_all(runs).await {
-        let claims = r.unwrap();
-        assert!(claims.len() <= 4);
-        seen.extend(ids(&claims));
-    }
-    seen.extend(ids(&claim(s, t0, 100).await));
-    let unique: BTreeSet<_> = seen.iter().copied().collect();
-    assert_eq!(
-        unique.len(),
-        seen.len(),
-        "a row was claimed twice: {seen:?}"
-    );
-    assert_eq!(sorted(seen), sorted(all));
 }
 
 /// A paused endpoint yields no claims; when due, one probe row of that tenant is claimed and
@@ -504,7 +225,7 @@ pub async fn the_breaker_pauses_then_admits_one_probe(s: &Subject) {
     let claims = claim(s, t0, 1).await;
     assert_eq!(claims.len(), 1);
     let retry_at = t0 + Duration::seconds(1);
-    s.store
+    outbox(s)
         .complete(&attempt(&claims[0], t0, 500, retry_at, &settings))
         .await
         .unwrap();
@@ -542,7 +263,7 @@ pub async fn the_breaker_pauses_then_admits_one_probe(s: &Subject) {
     // A 2xx resets the breaker: the head of every ticket of the tenant flows again (the dead
     // prober's row included, its lease has passed).
     let t2 = probe_until + Duration::seconds(1);
-    s.store
+    outbox(s)
         .complete(&attempt(&second[0], t2, 204, t2, &settings))
         .await
         .unwrap();
@@ -571,15 +292,13 @@ pub async fn gone_disables_the_endpoint_and_keeps_rows(s: &Subject) {
     let settings = DeliverySettings::default();
     let retry_at = t0 + Duration::seconds(5);
     let gone = claims.iter().find(|c| c.entry.id == a[0]).unwrap();
-    let effect = s
-        .store
+    let effect = outbox(s)
         .complete(&attempt(gone, t0, 410, retry_at, &settings))
         .await
         .unwrap();
     assert!(effect.endpoint_disabled, "disabled by this completion");
     let held = claims.iter().find(|c| c.entry.id == b[0]).unwrap();
-    let effect = s
-        .store
+    let effect = outbox(s)
         .complete(&attempt(held, t0, 410, retry_at, &settings))
         .await
         .unwrap();
@@ -614,10 +333,10 @@ pub async fn rows_without_a_url_are_claimable_and_skipped_rows_never_block(s: &S
     for (i, id) in rows.iter().enumerate() {
         let claims = claim(s, t0, 10).await;
         assert_eq!(ids(&claims), vec![*id], "row {i}");
-        assert_eq!(claims[0].parts.tenant.automation_webhook_url, None);
+        assert_eq!(claims[0].message.tenant.automation_webhook_url, None);
         let mut skip = finish(&claims[0], t0, Resolution::Skipped);
         skip.error = Some("no url".into());
-        s.store.complete(&skip).await.unwrap();
+        outbox(s).complete(&skip).await.unwrap();
         let row = entry(s, *id).await;
         assert_eq!(row.state, QueueState::Skipped);
         assert_eq!(row.attempts, 0);
@@ -636,16 +355,12 @@ macro_rules! __conformance_queue_cases {
     ($subject:expr) => {
         $crate::__conformance_cases!(
             $subject;
-            claim_leases_rows_and_hides_them,
-            expired_lease_is_reclaimed_and_the_old_token_is_fenced,
             only_the_head_of_a_ticket_is_claimable,
             a_parked_row_blocks_its_ticket_until_replayed_or_skipped,
-            retry_hides_the_row_until_due_and_keeps_the_error,
-            release_returns_the_row_without_counting_an_attempt,
-            concurrent_claims_never_return_a_row_twice,
             the_breaker_pauses_then_admits_one_probe,
             gone_disables_the_endpoint_and_keeps_rows,
             rows_without_a_url_are_claimable_and_skipped_rows_never_block,
         );
+        $crate::__conformance_machine_cases!($subject);
     };
 }

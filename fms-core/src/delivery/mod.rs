@@ -1,7 +1,7 @@
 //! Queue semantics, as pure functions: delivery settings, the retry backoff and `Retry-After`,
 //! what an attempt's result means for its row, and the per-endpoint circuit breaker.
 //!
-//! The dispatcher (outside fms-core, it needs a runtime) applies these through the store and
+//! The dispatcher ([`crate::dispatch`], the layer above) applies these through the store and
 //! the [`WebhookSender`](crate::sender::WebhookSender); nothing here does I/O, reads the
 //! clock or draws random numbers: `now` and the jitter `U` are arguments, so every decision
 //! is reproducible in tests.
@@ -30,16 +30,11 @@
 
 mod backoff;
 mod breaker;
-mod dispatcher;
-mod join;
-mod onboarding;
 mod outcome;
 mod settings;
 
 pub use backoff::{RetryHint, add_delay, backoff_delay, parse_retry_after};
 pub use breaker::{Admission, BreakerState};
-pub use dispatcher::{BatchReport, DeliveryJob, Dispatcher, Jitter, random_jitter, webhook_id};
-pub use onboarding::OnboardingDispatcher;
 pub use outcome::{Disposition, MAX_ERROR_LEN, Outcome, disposition};
 pub use settings::{
     BreakerSettings, DEFAULT_BATCH, DEFAULT_BREAKER_THRESHOLD, DEFAULT_LEASE, DEFAULT_MAX_BACKOFF,
@@ -47,44 +42,3 @@ pub use settings::{
     DeliverySettings, ENV_BATCH, ENV_LEASE_MS, ENV_MAX_BACKOFF_MS, ENV_MIN_BACKOFF_MS,
     ENV_PARK_AFTER_MS, ENV_TIMEOUT_MS, SettingsError,
 };
-
-/// One batch of a queue: what a dispatcher loop runs over and over.
-#[async_trait::async_trait]
-pub trait BatchRunner: Send + Sync + std::fmt::Debug + 'static {
-    /// Claims and delivers one batch.
-    async fn run_batch(&self) -> Result<BatchReport, crate::store::StoreError>;
-    /// Claims up to `limit` rows, one job each (see [`Dispatcher::claim_jobs`]).
-    async fn claim_jobs(&self, limit: u32) -> Result<Vec<DeliveryJob>, crate::store::StoreError>;
-    /// The dispatcher (settings, stop flag).
-    fn dispatcher(&self) -> &Dispatcher;
-}
-
-#[async_trait::async_trait]
-impl BatchRunner for Dispatcher {
-    async fn run_batch(&self) -> Result<BatchReport, crate::store::StoreError> {
-        Dispatcher::run_batch(self).await
-    }
-
-    async fn claim_jobs(&self, limit: u32) -> Result<Vec<DeliveryJob>, crate::store::StoreError> {
-        Dispatcher::claim_jobs(self, limit).await
-    }
-
-    fn dispatcher(&self) -> &Dispatcher {
-        self
-    }
-}
-
-#[async_trait::async_trait]
-impl BatchRunner for OnboardingDispatcher {
-    async fn run_batch(&self) -> Result<BatchReport, crate::store::StoreError> {
-        OnboardingDispatcher::run_batch(self).await
-    }
-
-    async fn claim_jobs(&self, limit: u32) -> Result<Vec<DeliveryJob>, crate::store::StoreError> {
-        OnboardingDispatcher::claim_jobs(self, limit).await
-    }
-
-    fn dispatcher(&self) -> &Dispatcher {
-        OnboardingDispatcher::dispatcher(self)
-    }
-}

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::onboarding::OnboardingSettings;
-use crate::store::TicketStore;
+use crate::queue::{OnboardingQueue, TicketQueue};
+use crate::store::{QueueStore, Store};
 
 pub use directory::URL_MAX;
 pub use intake::Ingested;
@@ -24,7 +25,7 @@ pub use tickets::{AddActivity, METADATA_MAX_BYTES};
 /// The fms service. Cheap to clone; share it between tasks.
 ///
 /// ```
-/// # async fn demo(store: std::sync::Arc<dyn fms_core::store::TicketStore>) -> fms_core::Result<()> {
+/// # async fn demo(store: std::sync::Arc<dyn fms_core::store::Store>) -> fms_core::Result<()> {
 /// use fms_core::{Fms, tenant::NewTenant, user::{NewUser, Role}};
 ///
 /// let fms = Fms::new(store);
@@ -41,7 +42,7 @@ pub use tickets::{AddActivity, METADATA_MAX_BYTES};
 /// ```
 #[derive(Debug, Clone)]
 pub struct Fms {
-    store: Arc<dyn TicketStore>,
+    store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     listener: Option<Arc<dyn EnqueueListener>>,
     onboarding: OnboardingSettings,
@@ -56,7 +57,7 @@ pub trait EnqueueListener: Send + Sync + std::fmt::Debug + 'static {
 
 impl Fms {
     /// A service over `store`, on the system clock.
-    pub fn new(store: Arc<dyn TicketStore>) -> Self {
+    pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,
             clock: Arc::new(SystemClock),
@@ -91,8 +92,18 @@ impl Fms {
     }
 
     /// The store this service writes to.
-    pub fn store(&self) -> &Arc<dyn TicketStore> {
+    pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The store's ticket webhook queue.
+    fn ticket_queue(&self) -> &dyn QueueStore<TicketQueue> {
+        &*self.store
+    }
+
+    /// The store's onboarding queue.
+    fn onboarding_queue(&self) -> &dyn QueueStore<OnboardingQueue> {
+        &*self.store
     }
 
     /// The clock this service reads.

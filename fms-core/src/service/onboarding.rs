@@ -10,7 +10,7 @@ use crate::onboarding::{
     CallbackAction, Invitation, decide_callback, is_valid_correlation_id, new_correlation_id,
     request_payload,
 };
-use crate::store::{CompleteInvitation, NewInvitation, OnboardingEntry, StoreError};
+use crate::store::{CompleteInvitation, NewInvitation, StoreError};
 use crate::user::{OnboardingStatus, Role, User};
 
 use super::Fms;
@@ -174,15 +174,6 @@ impl Fms {
                 }
             }
         }
-    }
-
-    /// A tenant's onboarding webhook rows, newest first.
-    pub async fn onboarding_entries(
-        &self,
-        tenant: TenantId,
-        limit: u32,
-    ) -> Result<Vec<OnboardingEntry>> {
-        Ok(self.store.onboarding_entries(tenant, limit).await?)
     }
 
     /// Stores a notification.

@@ -4,19 +4,19 @@ use crate::delivery::BreakerState;
 use crate::error::Result;
 use crate::ids::{QueueEntryId, TenantId};
 use crate::payload::WebhookPayload;
-use crate::queue::{QueueEntry, QueueQuery};
+use crate::queue::{OnboardingEntry, QueueEntry, QueueQuery};
 
 use super::Fms;
 
 impl Fms {
     /// Webhook queue rows.
     pub async fn queue_entries(&self, query: &QueueQuery) -> Result<Vec<QueueEntry>> {
-        Ok(self.store.queue_entries(query).await?)
+        Ok(self.ticket_queue().entries(query).await?)
     }
 
     /// One queue row.
     pub async fn queue_entry(&self, entry: QueueEntryId) -> Result<QueueEntry> {
-        Ok(self.store.queue_entry(entry).await?)
+        Ok(self.ticket_queue().entry(entry).await?)
     }
 
     /// The payload a queue row would carry if it were sent now.
@@ -27,14 +27,14 @@ impl Fms {
 
     /// Sends a parked (or skipped) row again: pending, due now, attempts reset.
     pub async fn replay(&self, entry: QueueEntryId) -> Result<QueueEntry> {
-        let row = self.store.replay(entry, self.clock.now()).await?;
+        let row = self.ticket_queue().replay(entry, self.clock.now()).await?;
         self.enqueued();
         Ok(row)
     }
 
     /// Gives up on a pending or parked row: `skipped`, so its ticket's later rows flow again.
     pub async fn skip(&self, entry: QueueEntryId) -> Result<QueueEntry> {
-        let row = self.store.skip(entry, self.clock.now()).await?;
+        let row = self.ticket_queue().skip(entry, self.clock.now()).await?;
         self.enqueued();
         Ok(row)
     }
@@ -49,6 +49,38 @@ impl Fms {
         self.store.reset_endpoint(tenant).await?;
         self.enqueued();
         Ok(())
+    }
+}
+
+impl Fms {
+    /// Onboarding queue rows: a tenant's newest first (keyset-paged like ticket rows).
+    pub async fn onboarding_entries(&self, query: &QueueQuery) -> Result<Vec<OnboardingEntry>> {
+        Ok(self.onboarding_queue().entries(query).await?)
+    }
+
+    /// One onboarding queue row.
+    pub async fn onboarding_entry(&self, entry: QueueEntryId) -> Result<OnboardingEntry> {
+        Ok(self.onboarding_queue().entry(entry).await?)
+    }
+
+    /// Sends a parked (or skipped) onboarding row again: pending, due now, attempts reset.
+    pub async fn replay_onboarding(&self, entry: QueueEntryId) -> Result<OnboardingEntry> {
+        let row = self
+            .onboarding_queue()
+            .replay(entry, self.clock.now())
+            .await?;
+        self.enqueued();
+        Ok(row)
+    }
+
+    /// Gives up on a pending or parked onboarding row: `skipped`.
+    pub async fn skip_onboarding(&self, entry: QueueEntryId) -> Result<OnboardingEntry> {
+        let row = self
+            .onboarding_queue()
+            .skip(entry, self.clock.now())
+            .await?;
+        self.enqueued();
+        Ok(row)
     }
 }
 

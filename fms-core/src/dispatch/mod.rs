@@ -1,9 +1,17 @@
-//! The dispatcher: claims due queue rows, builds each payload (the ticket as it was right after
-//! the activity, `generated_at` = send time), sends the batch concurrently through the
-//! [`WebhookSender`], and records each outcome with a fenced completion.
+//! The dispatcher: the one delivery machine for every queue. It claims due rows through the
+//! queue's [`QueueStore`](crate::store::QueueStore), builds each request (for a ticket
+//! webhook, the ticket as it was right after the activity, `generated_at` = send time), sends
+//! it through the [`WebhookSender`], classifies the result with the pure rules of
+//! [`crate::delivery`], and records each outcome with a fenced completion that also moves the
+//! endpoint's breaker. What differs between queues is the small [`Delivery`] role.
 //!
-//! [`Dispatcher::run_batch`] is the spec's cron entry point (one batch now). A long-running
-//! loop that is woken on enqueue needs a runtime and lives in `fms-http`.
+//! This layer drives ports, so it sits above the pure `delivery` semantics and the `store`
+//! ports; it needs no runtime: [`Dispatcher::run_batch`] is the spec's cron entry point (one
+//! batch now, on any executor), and [`Dispatcher::claim_jobs`] hands a long-running loop (the
+//! runtime in `fms-http`) one future per claimed row.
+
+mod join;
+mod role;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,16 +19,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use uuid::Uuid;
 
 use crate::clock::{Clock, SystemClock};
+use crate::delivery::{DeliverySettings, Disposition, Outcome, disposition};
 use crate::ids::TenantId;
 use crate::notification::{Notification, NotificationKind};
-use crate::payload::WebhookPayload;
-use crate::queue::{BreakerUpdate, Claim, ClaimOptions, Completion, CompletionEffect, Resolution};
+use crate::queue::{
+    BreakerUpdate, Claim, ClaimOptions, Completion, CompletionEffect, OnboardingQueue, QueueRow,
+    Resolution, TicketQueue,
+};
 use crate::sender::{WebhookRequest, WebhookSender};
-use crate::store::{StoreError, TicketStore};
+use crate::store::{Store, StoreError};
 
-use super::join::join_all;
-use super::{DeliverySettings, Disposition, Outcome, disposition};
-
+use join::join_all;
+pub use role::{Delivery, OnboardingEndpoint, Prepared};
 /// A source of the backoff jitter `U` in `[0, 1)`.
 pub type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
 
@@ -68,24 +78,56 @@ impl BatchReport {
     }
 }
 
-/// Delivers queue rows. Cheap to clone.
-#[derive(Clone)]
-pub struct Dispatcher {
-    store: Arc<dyn TicketStore>,
+/// Delivers the rows of one queue (`Q`: [`TicketQueue`] by default, or [`OnboardingQueue`]).
+/// Cheap to clone.
+pub struct Dispatcher<Q: Delivery = TicketQueue> {
+    store: Arc<dyn Store>,
     sender: Arc<dyn WebhookSender>,
     clock: Arc<dyn Clock>,
     settings: DeliverySettings,
     jitter: Jitter,
     stopping: Arc<AtomicBool>,
+    endpoint: Q::Endpoint,
 }
 
-impl std::fmt::Debug for Dispatcher {
+/// The onboarding queue's dispatcher.
+pub type OnboardingDispatcher = Dispatcher<OnboardingQueue>;
+
+impl<Q: Delivery> Clone for Dispatcher<Q> {
+    fn clone(&self) -> Self {
+        Self {
+            store: Arc::clone(&self.store),
+            sender: Arc::clone(&self.sender),
+            clock: Arc::clone(&self.clock),
+            settings: self.settings.clone(),
+            jitter: Arc::clone(&self.jitter),
+            stopping: Arc::clone(&self.stopping),
+            endpoint: self.endpoint.clone(),
+        }
+    }
+}
+
+impl<Q: Delivery> std::fmt::Debug for Dispatcher<Q> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dispatcher")
+            .field("queue", &Q::NAME)
             .field("store", &self.store)
             .field("sender", &self.sender)
             .field("settings", &self.settings)
+            .field("endpoint", &self.endpoint)
             .finish_non_exhaustive()
+    }
+}
+
+/// Stops a dispatcher and its clones (see [`Dispatcher::request_stop`]).
+#[derive(Debug, Clone)]
+pub struct Stopper(Arc<AtomicBool>);
+
+impl Stopper {
+    /// No new claims; claims whose send has not started are released; sends in flight finish
+    /// and are recorded.
+    pub fn request_stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 
@@ -95,10 +137,10 @@ pub fn random_jitter() -> f64 {
     bits as f64 / (1u64 << 53) as f64
 }
 
-impl Dispatcher {
-    /// A dispatcher over `store` and `sender` with the default settings, the system clock and
-    /// random jitter.
-    pub fn new(store: Arc<dyn TicketStore>, sender: Arc<dyn WebhookSender>) -> Self {
+impl Dispatcher<TicketQueue> {
+    /// A dispatcher of ticket webhooks over `store` and `sender` with the default settings,
+    /// the system clock and random jitter.
+    pub fn new(store: Arc<dyn Store>, sender: Arc<dyn WebhookSender>) -> Self {
         Self {
             store,
             sender,
@@ -106,9 +148,26 @@ impl Dispatcher {
             settings: DeliverySettings::default(),
             jitter: Arc::new(random_jitter),
             stopping: Arc::new(AtomicBool::new(false)),
+            endpoint: (),
         }
     }
 
+    /// The onboarding queue's dispatcher, delivering to `endpoint` with this one's store,
+    /// sender, clock, settings, jitter and stop flag (stopping either stops both).
+    pub fn onboarding(&self, endpoint: OnboardingEndpoint) -> OnboardingDispatcher {
+        Dispatcher {
+            store: Arc::clone(&self.store),
+            sender: Arc::clone(&self.sender),
+            clock: Arc::clone(&self.clock),
+            settings: self.settings.clone(),
+            jitter: Arc::clone(&self.jitter),
+            stopping: Arc::clone(&self.stopping),
+            endpoint,
+        }
+    }
+}
+
+impl<Q: Delivery> Dispatcher<Q> {
     /// Replaces the settings.
     pub fn with_settings(mut self, settings: DeliverySettings) -> Self {
         self.settings = settings;
@@ -136,6 +195,11 @@ impl Dispatcher {
     /// released; sends in flight finish and are recorded. Shared by all clones.
     pub fn request_stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// A handle that stops this dispatcher (and every clone) without holding it.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(Arc::clone(&self.stopping))
     }
 
     /// Whether [`Dispatcher::request_stop`] was called.
@@ -174,7 +238,9 @@ impl Dispatcher {
         if self.is_stopping() || limit == 0 {
             return Ok(Vec::new());
         }
-        let claims = self.store.claim(&self.claim_options(limit)).await?;
+        let claims = Q::port(&*self.store)
+            .claim(&self.claim_options(limit))
+            .await?;
         Ok(claims
             .into_iter()
             .map(|claim| {
@@ -194,9 +260,10 @@ impl Dispatcher {
     }
 
     /// Sends one claimed row and records the outcome.
-    async fn deliver(&self, claim: Claim) -> Result<Delivered, StoreError> {
+    async fn deliver(&self, claim: Claim<Q>) -> Result<Delivered, StoreError> {
+        let port = Q::port(&*self.store);
         let mut completion = Completion {
-            entry: claim.entry.id,
+            entry: claim.entry.id(),
             token: claim.token,
             now: self.clock.now(),
             resolution: Resolution::Release,
@@ -205,54 +272,53 @@ impl Dispatcher {
             error: None,
             breaker: None,
         };
-        let tenant = &claim.parts.tenant;
         if self.is_stopping() {
-            self.store.complete(&completion).await?;
+            port.complete(&completion).await?;
             return Ok(Delivered::Released);
         }
-        let Some(url) = tenant.automation_webhook_url.clone() else {
-            completion.resolution = Resolution::Skipped;
-            completion.error = Some("the tenant has no automation webhook url".into());
-            self.store.complete(&completion).await?;
-            return Ok(Delivered::Skipped);
-        };
         let sent_at = self.clock.now();
-        let body = WebhookPayload::build(&claim.parts, sent_at).to_bytes();
+        let prepared = match Q::prepare(&self.endpoint, &claim, sent_at) {
+            Ok(prepared) => prepared,
+            Err(reason) => {
+                completion.resolution = Resolution::Skipped;
+                completion.error = Some(reason);
+                port.complete(&completion).await?;
+                return Ok(Delivered::Skipped);
+            }
+        };
         let request = WebhookRequest {
-            url,
-            webhook_id: webhook_id(&claim),
+            url: prepared.url,
+            webhook_id: prepared.webhook_id,
             timestamp: sent_at.timestamp(),
-            body,
-            secret: Some(tenant.webhook_secret.clone()).filter(|s| !s.trim().is_empty()),
+            body: prepared.body,
+            secret: prepared.secret,
             timeout: self.settings.timeout,
         };
         let fate = self
             .attempt(
                 &request,
-                claim.entry.attempts,
+                claim.entry.attempts(),
                 claim.first_attempt_at,
                 &mut completion,
             )
             .await;
-        let effect = self.store.complete(&completion).await?;
-        self.notify_trouble(tenant.id, &fate, &effect, &claim.parts.ticket.number)
-            .await;
+        let effect = port.complete(&completion).await?;
+        let (tenant, what) = Q::subject(&claim);
+        self.notify_trouble(tenant, &fate, &effect, &what).await;
         Ok(match fate {
             Disposition::Delivered => Delivered::Sent {
-                latency_ms: (completion.now - claim.parts.activity.created_at).num_milliseconds(),
+                latency_ms: (completion.now - Q::happened_at(&claim)).num_milliseconds(),
             },
             Disposition::Park => Delivered::Parked,
             _ => Delivered::Retried {
-                disabled: effect.endpoint_disabled.then_some(tenant.id),
+                disabled: effect.endpoint_disabled.then_some(tenant),
             },
         })
     }
-}
 
-impl Dispatcher {
     /// Sends `request`, classifies the result and fills in `completion` (attempted, status,
     /// error, the row's fate and the breaker update). Returns the fate.
-    pub(super) async fn attempt(
+    async fn attempt(
         &self,
         request: &WebhookRequest,
         attempts_before: u32,
@@ -291,7 +357,7 @@ impl Dispatcher {
 
     /// Tells the tenant's dashboard when a row was parked or the endpoint was disabled. Best
     /// effort: the row's own state already records it.
-    pub(super) async fn notify_trouble(
+    async fn notify_trouble(
         &self,
         tenant: TenantId,
         fate: &Disposition,
@@ -322,7 +388,7 @@ impl Dispatcher {
     }
 
     /// A claim of up to `limit` rows now, leased for the configured lease.
-    pub(super) fn claim_options(&self, limit: u32) -> ClaimOptions {
+    fn claim_options(&self, limit: u32) -> ClaimOptions {
         ClaimOptions {
             now: self.clock.now(),
             limit,
@@ -330,19 +396,6 @@ impl Dispatcher {
                 .unwrap_or(chrono::Duration::seconds(60)),
         }
     }
-
-    pub(super) fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now()
-    }
-
-    pub(super) fn store(&self) -> &Arc<dyn TicketStore> {
-        &self.store
-    }
-}
-
-/// The `webhook-id` of a row: derived from its activity, so it is the same on every attempt.
-pub fn webhook_id(claim: &Claim) -> String {
-    format!("msg_{}", claim.entry.activity_id.as_uuid().simple())
 }
 
 enum Delivered {
