@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 use crate::activity::{Activity, NewActivity};
-use crate::decision::CursorUpdate;
 use crate::delivery::BreakerState;
 use crate::ids::{QueueEntryId, TenantId, TicketId, UserId};
 use crate::notification::{Notification, NotificationQuery};
@@ -18,7 +17,7 @@ use crate::payload::PayloadParts;
 use crate::queue::{
     Claim, ClaimOptions, Completion, CompletionEffect, QueueEntry, QueueQuery, QueueState,
 };
-use crate::rules::{BusinessCalendar, Candidate, RuleSet, SlaState};
+use crate::rules::{BusinessCalendar, Candidate, CursorUpdate, RuleSet, SlaState};
 use crate::tenant::{Tenant, TenantPatch};
 use crate::ticket::{Priority, Report, SlaDue, Status, Ticket};
 use crate::user::{Role, User, UserPatch};

@@ -11,8 +11,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::activity::ActivityType;
-use crate::decision::SlaTargets;
 use crate::rules::calendar::{BusinessCalendar, add_working_time, working_time_between};
+use crate::rules::decision::SlaTargets;
 use crate::rules::ruleset::{DEFAULT_SLA_POLICY, RuleSet};
 use crate::ticket::{Priority, SlaDue};
 
