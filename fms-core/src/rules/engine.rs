@@ -89,14 +89,13 @@ pub fn dry_run(input: &DecisionInput<'_>) -> Decision {
 
 /// Decides priority, SLA and executor for a new ticket.
 ///
-/// 1. Rules run in order ([`match_rules`]). Each enabled rule whose conditions hold applies
-///    its actions: `set_priority`, then `raise_priority_to`, then `sla_policy` and `assign` (a
-///    later matching rule overrides an earlier one's), then `stop` ends processing.
+/// 1. Rules run in order. Each enabled rule whose conditions hold applies its actions:
+///    `set_priority`, then `raise_priority_to`, then `sla_policy` and `assign` (a later
+///    matching rule overrides an earlier one's), then `stop` ends processing.
 /// 2. The SLA clocks start at `now` with the chosen policy's targets for the final priority,
-///    counted in the calendar ([`start_sla`]).
+///    counted in the calendar.
 /// 3. The executor comes from the last matching rule's `assign`, else the rule set's
-///    `default_allocation`, through [`allocate`]'s filters, chooser and fallback chain
-///    ([`allocate_executor`]).
+///    `default_allocation`, through [`allocate`]'s filters, chooser and fallback chain.
 ///
 /// Each step appends its part of the [`Trace`]. Equal inputs give equal decisions: nothing
 /// depends on the roster's order, hash order, randomness or the clock.
