@@ -140,7 +140,7 @@ fn roster_user(tenant: fms::ids::TenantId) -> User {
     }
 }
 
-fn one_decision(e: &Engine, cursors: &BTreeMap<String, UserId>) -> fms::decision::Decision {
+fn one_decision(e: &Engine, cursors: &BTreeMap<String, UserId>) -> fms::rules::Decision {
     let input = DecisionInput::new(&e.draft.report, &e.complainant, Utc::now())
         .with_rules(&e.rules)
         .with_roster(&e.roster)

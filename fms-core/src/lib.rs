@@ -4,7 +4,6 @@ pub mod activity;
 pub mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
-pub mod decision;
 pub mod delivery;
 pub mod dispatch;
 pub mod error;

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::error::Error;
 use crate::ids::{TenantId, UserId};
 use crate::payload::wire_time;
 use crate::user::Role;
@@ -102,23 +101,33 @@ pub enum CallbackAction {
     AlreadyDone,
 }
 
-/// Decides a callback: the same chat again succeeds; another chat is a conflict; an expired
-/// invitation is gone.
+/// Why a callback is refused. The service reports [`CallbackRefusal::UsedByAnotherChat`] as a
+/// conflict and [`CallbackRefusal::Expired`] as gone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackRefusal {
+    /// Another chat completed the invitation.
+    #[error("the invitation was already used by another chat")]
+    UsedByAnotherChat,
+    /// The invitation expired before anyone completed it.
+    #[error("the invitation expired at {}", wire_time(*expired_at))]
+    Expired {
+        /// When it expired.
+        expired_at: DateTime<Utc>,
+    },
+}
+
+/// Decides a callback: the same chat again succeeds; another chat is refused; an expired
+/// invitation is refused.
 pub fn decide_callback(
     invitation: &Invitation,
     chat_id: &str,
     now: DateTime<Utc>,
-) -> Result<CallbackAction, Error> {
+) -> Result<CallbackAction, CallbackRefusal> {
     match (&invitation.completed_at, invitation.chat_id.as_deref()) {
         (Some(_), Some(bound)) if bound == chat_id => Ok(CallbackAction::AlreadyDone),
-        (Some(_), _) => Err(Error::Conflict {
-            reason: "the invitation was already used by another chat".into(),
-        }),
-        (None, _) if now >= invitation.expires_at => Err(Error::Gone {
-            reason: format!(
-                "the invitation expired at {}",
-                wire_time(invitation.expires_at)
-            ),
+        (Some(_), _) => Err(CallbackRefusal::UsedByAnotherChat),
+        (None, _) if now >= invitation.expires_at => Err(CallbackRefusal::Expired {
+            expired_at: invitation.expires_at,
         }),
         (None, _) => Ok(CallbackAction::Bind),
     }
@@ -189,7 +198,12 @@ mod tests {
             CallbackAction::Bind
         );
         let late = inv.expires_at;
-        assert_eq!(decide_callback(&inv, "1", late).unwrap_err().code(), "gone");
+        assert_eq!(
+            decide_callback(&inv, "1", late),
+            Err(CallbackRefusal::Expired {
+                expired_at: inv.expires_at
+            })
+        );
         let mut done = inv.clone();
         done.chat_id = Some("1".into());
         done.completed_at = Some(early);
@@ -199,8 +213,8 @@ mod tests {
             CallbackAction::AlreadyDone
         );
         assert_eq!(
-            decide_callback(&done, "2", early).unwrap_err().code(),
-            "conflict"
+            decide_callback(&done, "2", early),
+            Err(CallbackRefusal::UsedByAnotherChat)
         );
     }
 

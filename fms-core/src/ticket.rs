@@ -1,4 +1,5 @@
-//! The ticket: what was reported, where, by whom, and where it stands now.
+//! The ticket: what was reported, where, by whom, and where it stands now, with the data of
+//! its SLA clocks (their arithmetic is [`crate::rules::sla`]'s).
 
 use std::fmt;
 use std::str::FromStr;
@@ -116,12 +117,6 @@ impl Status {
             Status::Closed => "closed",
         }
     }
-
-    /// Whether the ticket still counts as open work for its executor (open, in progress or on
-    /// hold).
-    pub fn is_active(self) -> bool {
-        matches!(self, Status::Open | Status::InProgress | Status::OnHold)
-    }
 }
 
 impl fmt::Display for Status {
@@ -208,13 +203,61 @@ pub struct Ticket {
     pub sla: SlaDue,
     /// The SLA clocks behind the due times (paused while on hold, kept across priority
     /// changes); `None` for tickets stored without one.
-    pub sla_state: Option<crate::rules::SlaState>,
+    pub sla_state: Option<SlaState>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
     /// Bumped on every change of the ticket row; used for optimistic concurrency.
     pub version: i64,
+}
+
+/// A ticket's SLA clocks, to persist with the ticket as JSON. The rule engine starts them and
+/// [`crate::rules::sla`] moves them; this module holds only the data.
+///
+/// Lifecycle, one call per ticket event (each takes the moment and the tenant's calendar):
+/// [`SlaState::start`] at creation (the engine does it), [`SlaState::pause`] when the ticket
+/// goes `on-hold`, [`SlaState::resume`] when it comes back, [`SlaState::respond`] at the first
+/// response, [`SlaState::resolve`] when resolved, [`SlaState::reopen`] when reopened,
+/// [`SlaState::change_priority`] when the priority changes; a sweeper calls
+/// [`SlaState::take_due_events`] and writes one activity per returned event in the same
+/// transaction as the new state, so each comes exactly once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaState {
+    /// The SLA policy (`default` or a named policy of the rule set).
+    pub policy: String,
+    /// The priority whose targets apply.
+    pub priority: Priority,
+    /// The warning share in percent.
+    pub warning_percent: u8,
+    /// Time to first response. Never paused.
+    pub response: ClockState,
+    /// Time to resolution. Paused while `on-hold`.
+    pub resolution: ClockState,
+}
+
+/// One clock. Running: `running_since` is set. Paused: neither `running_since` nor
+/// `completed_at`. Completed: `completed_at` is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockState {
+    /// The target in business minutes.
+    pub target_minutes: u32,
+    /// Business time used before `running_since` (or before the pause or completion), in
+    /// milliseconds.
+    pub used_ms: i64,
+    /// Since when the clock runs; `None` while paused or completed.
+    pub running_since: Option<DateTime<Utc>>,
+    /// When the target was met (first response given, ticket resolved).
+    pub completed_at: Option<DateTime<Utc>>,
+    /// When the target is due; `None` while paused. Kept after completion. If the target was
+    /// already used up when the clock (re)started, the moment it (re)started.
+    pub due_at: Option<DateTime<Utc>>,
+    /// When the warning comes; `None` while paused.
+    pub warn_at: Option<DateTime<Utc>>,
+    /// Whether `sla_warning` was emitted for this clock.
+    pub warning_sent: bool,
+    /// Whether `sla_breached` was emitted for this clock.
+    pub breach_sent: bool,
 }
 
 /// Formats a ticket number: `prefix` + `-` + the counter, zero-padded to four digits.

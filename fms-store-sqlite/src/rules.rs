@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use fms_core::decision::CursorUpdate;
 use fms_core::ids::{TenantId, UserId};
+use fms_core::rules::CursorUpdate;
 use fms_core::rules::{BusinessCalendar, Candidate, RuleSet};
 use fms_core::store::IntakeContext;
 use rusqlite::{Connection, OptionalExtension, params};

@@ -8,10 +8,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::decision::{
+use crate::ids::UserId;
+use crate::rules::decision::{
     AllocationAttempt, AllocationSource, AllocationTrace, CursorUpdate, RejectedCandidate,
 };
-use crate::ids::UserId;
 use crate::rules::ruleset::{Assign, Chooser, Pool, RuleSet};
 use crate::ticket::Report;
 use crate::user::{OnboardingStatus, Role, User};

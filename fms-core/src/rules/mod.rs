@@ -9,7 +9,8 @@
 //! - [`calendar`]: business calendars (IANA zone, working windows, holidays).
 //! - [`sla`]: SLA clocks with pause, resume, priority changes, warnings and breaches.
 //! - [`allocation`]: filters, choosers and the fallback chain.
-//! - [`engine`]: [`decide`] ties them together into a [`crate::decision::Decision`].
+//! - [`engine`]: [`decide`] ties them together into a [`Decision`].
+//! - [`decision`]: the engine's output, [`Decision`], and the [`Trace`] that explains it.
 
 use std::fmt;
 
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 pub mod allocation;
 pub mod calendar;
 pub mod condition;
+pub mod decision;
 pub mod engine;
 pub mod ruleset;
 pub mod sla;
@@ -28,6 +30,7 @@ mod tests;
 pub use allocation::{Candidate, Rejection};
 pub use calendar::{BusinessCalendar, CalendarSpec};
 pub use condition::{Condition, Values};
+pub use decision::{CursorUpdate, Decision, SlaTarget, SlaTargets, Trace};
 pub use engine::{DecisionInput, decide, dry_run};
 pub use ruleset::{Actions, Assign, Chooser, Pool, Rule, RuleSet};
 pub use sla::SlaState;

@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::decision::SlaTargets;
 use crate::ids::UserId;
 use crate::rules::RuleError;
 use crate::rules::condition::Condition;
+use crate::rules::decision::SlaTargets;
 use crate::ticket::Priority;
 
 /// The name of the SLA policy given by [`RuleSet::sla_targets`].

@@ -3,18 +3,22 @@
 //! warning and breach moments a sweeper turns into `sla_warning` / `sla_breached` activities
 //! exactly once.
 //!
-//! [`SlaState`] is plain data: a store persists it as JSON next to the ticket, and every
+//! [`SlaState`] is plain data, defined with the ticket it belongs to (so the ticket needs
+//! nothing from the rule engine): a store persists it as JSON next to the ticket, and every
 //! change (status, priority, sweep) is a pure function of the old state, the moment and the
-//! calendar. Used time is kept in milliseconds, so pausing and resuming never drifts.
+//! calendar, implemented here. Used time is kept in milliseconds, so pausing and resuming
+//! never drifts.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::activity::ActivityType;
-use crate::decision::SlaTargets;
 use crate::rules::calendar::{BusinessCalendar, add_working_time, working_time_between};
+use crate::rules::decision::SlaTargets;
 use crate::rules::ruleset::{DEFAULT_SLA_POLICY, RuleSet};
 use crate::ticket::{Priority, SlaDue};
+
+pub use crate::ticket::{ClockState, SlaState};
 
 /// The SLA targets of `policy` in `rules`: the named policy, else the rule set's default
 /// targets, else the built-in defaults.
@@ -64,30 +68,6 @@ impl SlaEvent {
             SlaEventKind::Breach => ActivityType::SlaBreached,
         }
     }
-}
-
-/// One clock. Running: `running_since` is set. Paused: neither `running_since` nor
-/// `completed_at`. Completed: `completed_at` is set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClockState {
-    /// The target in business minutes.
-    pub target_minutes: u32,
-    /// Business time used before `running_since` (or before the pause or completion), in
-    /// milliseconds.
-    pub used_ms: i64,
-    /// Since when the clock runs; `None` while paused or completed.
-    pub running_since: Option<DateTime<Utc>>,
-    /// When the target was met (first response given, ticket resolved).
-    pub completed_at: Option<DateTime<Utc>>,
-    /// When the target is due; `None` while paused. Kept after completion. If the target was
-    /// already used up when the clock (re)started, the moment it (re)started.
-    pub due_at: Option<DateTime<Utc>>,
-    /// When the warning comes; `None` while paused.
-    pub warn_at: Option<DateTime<Utc>>,
-    /// Whether `sla_warning` was emitted for this clock.
-    pub warning_sent: bool,
-    /// Whether `sla_breached` was emitted for this clock.
-    pub breach_sent: bool,
 }
 
 impl ClockState {
@@ -201,29 +181,6 @@ impl ClockState {
             });
         }
     }
-}
-
-/// A ticket's SLA clocks, to persist with the ticket as JSON.
-///
-/// Lifecycle, one call per ticket event (each takes the moment and the tenant's calendar):
-/// [`SlaState::start`] at creation (the engine does it), [`SlaState::pause`] when the ticket
-/// goes `on-hold`, [`SlaState::resume`] when it comes back, [`SlaState::respond`] at the first
-/// response, [`SlaState::resolve`] when resolved, [`SlaState::reopen`] when reopened,
-/// [`SlaState::change_priority`] when the priority changes; a sweeper calls
-/// [`SlaState::take_due_events`] and writes one activity per returned event in the same
-/// transaction as the new state, so each comes exactly once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SlaState {
-    /// The SLA policy (`default` or a named policy of the rule set).
-    pub policy: String,
-    /// The priority whose targets apply.
-    pub priority: Priority,
-    /// The warning share in percent.
-    pub warning_percent: u8,
-    /// Time to first response. Never paused.
-    pub response: ClockState,
-    /// Time to resolution. Paused while `on-hold`.
-    pub resolution: ClockState,
 }
 
 impl SlaState {

@@ -4,12 +4,11 @@
 use serde_json::{Value, json};
 
 use crate::activity::{ActivityType, NewActivity};
-use crate::decision::Decision;
 use crate::error::{Error, Result};
 use crate::ids::TicketId;
 use crate::intake::{NewTicket, validate_idempotency_key};
 use crate::notification::{Notification, NotificationKind};
-use crate::rules::{BusinessCalendar, DecisionInput, RuleSet, decide};
+use crate::rules::{BusinessCalendar, Decision, DecisionInput, RuleSet, decide};
 use crate::store::{CreateTicket, IntakeContext, Step, StoreError, TicketUpdate};
 use crate::ticket::{Status, Ticket};
 use crate::user::User;

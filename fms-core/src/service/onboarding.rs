@@ -7,8 +7,8 @@ use crate::ids::{TenantId, UserId};
 use crate::intake::{SHORT_TEXT_MAX, check_text};
 use crate::notification::{Notification, NotificationKind, NotificationQuery};
 use crate::onboarding::{
-    CallbackAction, Invitation, decide_callback, is_valid_correlation_id, new_correlation_id,
-    request_payload,
+    CallbackAction, CallbackRefusal, Invitation, decide_callback, is_valid_correlation_id,
+    new_correlation_id, request_payload,
 };
 use crate::store::{CompleteInvitation, NewInvitation, StoreError};
 use crate::user::{OnboardingStatus, Role, User};
@@ -167,18 +167,13 @@ impl Fms {
                                 Ok(self.store.user(again.user_id).await?)
                             }
                             Ok(CallbackAction::Bind) => Err(Error::Conflict { reason }),
-                            Err(e) => Err(e),
+                            Err(e) => Err(e.into()),
                         }
                     }
                     Err(e) => Err(e.into()),
                 }
             }
         }
-    }
-
-    /// Stores a notification.
-    pub async fn notify(&self, notification: &Notification) -> Result<()> {
-        Ok(self.store.add_notification(notification).await?)
     }
 
     /// Lists notifications, newest first.
@@ -197,5 +192,15 @@ impl Fms {
             .store
             .mark_notification_read(tenant, id, self.clock.now())
             .await?)
+    }
+}
+
+impl From<CallbackRefusal> for Error {
+    fn from(refusal: CallbackRefusal) -> Self {
+        let reason = refusal.to_string();
+        match refusal {
+            CallbackRefusal::UsedByAnotherChat => Error::Conflict { reason },
+            CallbackRefusal::Expired { .. } => Error::Gone { reason },
+        }
     }
 }

@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::activity::{Activity, NewActivity};
-use crate::decision::CursorUpdate;
+
 use crate::ids::{TenantId, TicketId, UserId};
 use crate::notification::Notification;
-use crate::rules::SlaState;
+use crate::rules::{CursorUpdate, SlaState};
 use crate::ticket::{Priority, Report, SlaDue, Status, Ticket};
 
 use super::StoreError;

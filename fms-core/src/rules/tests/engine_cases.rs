@@ -3,15 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
-use super::{complainant, executor, office, report, uid, utc};
-use crate::decision::{AllocationSource, RuleOutcome};
+use super::{complainant, executor, office, report, uid, user, utc};
 use crate::ids::UserId;
 use crate::rules::allocation::{Candidate, Rejection, round_robin};
+use crate::rules::decision::{AllocationSource, Decision, RuleOutcome};
 use crate::rules::engine::{DecisionInput, decide, dry_run};
 use crate::rules::ruleset::RuleSet;
-use crate::ticket::Priority;
+use crate::ticket::{Priority, Report};
+use crate::user::{OnboardingStatus, Role};
 
 fn rules(json: &str) -> RuleSet {
     RuleSet::from_json(json).unwrap_or_else(|e| panic!("invalid rule set: {e:?}"))
@@ -91,10 +92,7 @@ fn spec_flow_hvac_high_becomes_critical_and_goes_to_hvac() {
     assert_eq!(attempt.eligible, [uid(4)]);
     // The trace is JSON and comes back equal; a dry run is the same decision.
     let json = serde_json::to_value(&d).unwrap();
-    assert_eq!(
-        serde_json::from_value::<crate::decision::Decision>(json).unwrap(),
-        d
-    );
+    assert_eq!(serde_json::from_value::<Decision>(json).unwrap(), d);
     assert_eq!(
         dry_run(
             &DecisionInput::new(&r, &who, now)
@@ -105,11 +103,22 @@ fn spec_flow_hvac_high_becomes_critical_and_goes_to_hvac() {
     );
 }
 
+/// The decision of an engine with no rules, for a complainant known only by the report's
+/// reporter fields.
+fn plain(report: &Report, now: DateTime<Utc>) -> Decision {
+    let mut who = user(0, &report.reporter_name, Role::Complainant);
+    who.onboarding = OnboardingStatus::None;
+    who.created_at = now;
+    who.designation = report.reporter_designation.clone();
+    who.department = report.reporter_department.clone();
+    decide(&DecisionInput::new(report, &who, now))
+}
+
 #[test]
 fn no_rules_is_plain() {
     let r = report("IT", Priority::Medium);
     let now = utc("2026-06-01T00:00:00Z");
-    let d = crate::decision::Decision::plain(&r, now);
+    let d = plain(&r, now);
     assert_eq!(d.priority, Priority::Medium);
     assert_eq!(d.executor, None);
     assert_eq!(d.unassigned_reason.as_deref(), Some("no allocation rules"));

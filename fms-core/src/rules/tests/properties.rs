@@ -8,9 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 
 use super::{complainant, office, report, uid, user};
-use crate::decision::SlaTargets;
 use crate::rules::allocation::Candidate;
 use crate::rules::calendar::BusinessCalendar;
+use crate::rules::decision::SlaTargets;
 use crate::rules::engine::{DecisionInput, decide};
 use crate::rules::ruleset::RuleSet;
 use crate::rules::sla::SlaState;

@@ -4,7 +4,7 @@
 use chrono::Duration;
 
 use super::{office, utc};
-use crate::decision::SlaTargets;
+use crate::rules::decision::SlaTargets;
 use crate::rules::sla::{SlaClockKind, SlaEventKind, SlaState};
 use crate::ticket::Priority;
 

@@ -1,15 +1,12 @@
 //! The rule engine's output: final priority, SLA due times, executor, and the trace that
-//! explains them. The engine itself lives in [`crate::rules`].
+//! explains them, plus the SLA targets a rule set configures. [`super::engine`] computes it.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::UserId;
 use crate::rules::allocation::Rejection;
-use crate::rules::engine::{DecisionInput, decide};
 use crate::rules::sla::SlaState;
-use crate::ticket::{Priority, Report, SlaDue};
-use crate::user::{OnboardingStatus, Role, User};
+use crate::ticket::{Priority, SlaDue};
 
 /// First-response and resolution targets for one priority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,7 +215,7 @@ pub struct Trace {
 
 /// The round-robin cursor move a decision made. The store applies it as a compare-and-set:
 /// set the cursor of `pool` to `next` only if it still is `previous`; if it moved (another
-/// intake won the race), re-run [`decide`] with the fresh cursor.
+/// intake won the race), re-run [`super::decide`] with the fresh cursor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CursorUpdate {
     /// The pool whose cursor moves.
@@ -251,28 +248,4 @@ pub struct Decision {
     pub pool: Option<String>,
     /// The round-robin cursor move to compare-and-set, when a round-robin pool chose.
     pub round_robin: Option<CursorUpdate>,
-}
-
-impl Decision {
-    /// The decision of an engine with no rules: the submitted priority, no executor, the
-    /// default SLA targets counted around the clock from `now`.
-    pub fn plain(report: &Report, now: DateTime<Utc>) -> Self {
-        let complainant = User {
-            id: UserId(uuid::Uuid::nil()),
-            tenant_id: crate::ids::TenantId(uuid::Uuid::nil()),
-            name: report.reporter_name.clone(),
-            role: Role::Complainant,
-            active: true,
-            telegram_chat_id: None,
-            email: None,
-            phone: None,
-            designation: report.reporter_designation.clone(),
-            department: report.reporter_department.clone(),
-            skills: Vec::new(),
-            buildings: Vec::new(),
-            onboarding: OnboardingStatus::None,
-            created_at: now,
-        };
-        decide(&DecisionInput::new(report, &complainant, now))
-    }
 }
