@@ -1,5 +1,6 @@
 //! One request as the receiver got it.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use http::HeaderMap;
@@ -10,6 +11,8 @@ use serde::de::DeserializeOwned;
 pub struct Received {
     /// Its place in arrival order, from 0.
     pub index: usize,
+    /// The client's address: requests on one kept-alive connection share it.
+    pub peer: SocketAddr,
     /// `POST`, `GET`, ...
     pub method: String,
     /// The request target: path and query (`/hook?token=abc`).

@@ -2,6 +2,7 @@
 //! the receiver's rules.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -50,7 +51,10 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 /// Serves one keep-alive connection.
 async fn serve(stream: TcpStream, state: Arc<State>) {
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| answer(Arc::clone(&state), request));
+    let Ok(peer) = stream.peer_addr() else {
+        return;
+    };
+    let service = service_fn(move |request| answer(Arc::clone(&state), peer, request));
     let _ = http1::Builder::new()
         .keep_alive(true)
         .header_read_timeout(None)
@@ -62,6 +66,7 @@ async fn serve(stream: TcpStream, state: Arc<State>) {
 /// delay; never for a hanging reply).
 async fn answer(
     state: Arc<State>,
+    peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (head, body) = request.into_parts();
@@ -72,6 +77,7 @@ async fn answer(
     };
     let received = Received {
         index: 0,
+        peer,
         method: head.method.to_string(),
         path: head
             .uri
