@@ -20,7 +20,6 @@
     unreachable_pub
 )]
 
-
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,9 +35,9 @@ use fms::sqlite::SqliteStore;
 use fms::store::TicketStore;
 use fms::tenant::{NewTenant, Tenant};
 use fms::user::{NewUser, Role, User};
+use fms_test_receiver::{Receiver, Reply};
 use rusqlite::{Connection, TransactionBehavior, params};
 use serde_json::json;
-use fms_test_receiver::{Receiver, Reply};
 
 /// Rows delivered per throughput run.
 const ROWS: usize = 400;

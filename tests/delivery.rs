@@ -419,7 +419,10 @@ async fn backoff_follows_the_formula_and_the_cap() {
         // 2 s * 0.875.
         (Reply::status(500), 1_750),
         // 4 s * 0.875, raised to Retry-After: 3600 s, capped at 10 s.
-        (Reply::status(500).with_header("Retry-After", "3600"), 10_000),
+        (
+            Reply::status(500).with_header("Retry-After", "3600"),
+            10_000,
+        ),
         // 429: the 60 s floor, capped at 10 s.
         (Reply::status(429), 10_000),
         // 16 s capped at 10 s, * 0.875.
@@ -743,7 +746,12 @@ async fn shutdown_returns_and_leaves_no_row_leased() {
         w.dispatcher(insecure(), DeliverySettings::default()),
         LoopConfig::default(),
     );
-    assert!(!receiver.wait_for(1, Duration::from_secs(10)).await.is_empty());
+    assert!(
+        !receiver
+            .wait_for(1, Duration::from_secs(10))
+            .await
+            .is_empty()
+    );
     tokio::time::timeout(Duration::from_secs(10), running.shutdown())
         .await
         .expect("shutdown returns");

@@ -18,7 +18,11 @@ use fms_test_receiver::{Receiver, Reply};
 
 /// A receiver that answers 200, or never (past the 1 s request timeout) when `hang`.
 async fn receiver(hang: bool) -> Receiver {
-    let reply = if hang { Reply::hang() } else { Reply::default() };
+    let reply = if hang {
+        Reply::hang()
+    } else {
+        Reply::default()
+    };
     Receiver::start(reply).await.unwrap()
 }
 

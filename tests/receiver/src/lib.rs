@@ -21,7 +21,7 @@
 //! them) are closed then.
 //!
 //! ```
-//! use std::time::Duration;
+//! use std::time::{Duration, Instant};
 //! use fms_test_receiver::{Receiver, Reply};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -57,7 +57,7 @@ mod server;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -305,6 +305,7 @@ impl State {
         let decision: Result<Reply, Responder> = {
             let mut log = self.log();
             request.index = log.requests.len();
+            request.at = Instant::now();
             log.requests.push(request.clone());
             match (log.script.pop_front(), &log.responder) {
                 (Some(reply), _) => Ok(reply),
@@ -322,7 +323,7 @@ impl State {
         {
             let mut log = self.log();
             if let Some(request) = log.requests.get_mut(index) {
-                request.answered_at = Some(std::time::Instant::now());
+                request.answered_at = Some(Instant::now());
             }
             log.answered.push(index);
         }

@@ -23,8 +23,11 @@ pub struct Received {
     pub body: Vec<u8>,
     /// When the whole request (head and body) had arrived.
     pub at: Instant,
-    /// When the receiver answered it (after the reply's delay); `None` while it is still
-    /// waiting, and for ever for [`Reply::hang`](crate::Reply::hang).
+    /// When the receiver answered it (after the reply's delay, whether or not the client was
+    /// still there); `None` while it is still waiting, and for ever for [`Reply::hang`](crate::Reply::hang). Arrival and answer
+    /// times are all taken under one lock, so comparing them orders arrivals and answers
+    /// exactly: request `b` arrived while `a` was in flight when
+    /// `a.at < b.at` and `a.answered_at` is `None` or later than `b.at`.
     pub answered_at: Option<Instant>,
 }
 

@@ -85,6 +85,7 @@ async fn answer(
             .map_or_else(|| head.uri.to_string(), ToString::to_string),
         headers: head.headers,
         body,
+        // Set when it is recorded.
         at: Instant::now(),
         answered_at: None,
     };
@@ -92,10 +93,16 @@ async fn answer(
     if reply.hang {
         std::future::pending::<()>().await;
     }
-    if !reply.delay.is_zero() {
-        tokio::time::sleep(reply.delay).await;
-    }
-    state.answering(index);
+    // The reply is ready after its delay even if the client leaves meanwhile (and hyper drops
+    // this future): the answer time is recorded by a task of its own.
+    let delay = reply.delay;
+    let ready = tokio::spawn(async move {
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        state.answering(index);
+    });
+    let _ = ready.await;
     Ok(response(reply))
 }
 

@@ -91,7 +91,12 @@ async fn delays_and_hangs_are_visible_in_the_answer_times() {
 async fn waits_time_out_and_take_hands_out_each_request_once() {
     let receiver = Receiver::start(Reply::default()).await.unwrap();
     let started = Instant::now();
-    assert!(receiver.wait_for(1, Duration::from_millis(100)).await.is_empty());
+    assert!(
+        receiver
+            .wait_for(1, Duration::from_millis(100))
+            .await
+            .is_empty()
+    );
     assert!(started.elapsed() >= Duration::from_millis(100));
     let client = reqwest::Client::new();
     let waiter = tokio::spawn({
