@@ -20,9 +20,6 @@
     unreachable_pub
 )]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,9 +36,9 @@ use fms::sqlite::SqliteStore;
 use fms::store::Store;
 use fms::tenant::{NewTenant, Tenant};
 use fms::user::{NewUser, Role, User};
+use fms_test_receiver::{Receiver, Reply};
 use rusqlite::{Connection, TransactionBehavior, params};
 use serde_json::json;
-use support::{Receiver, Reply};
 
 /// Rows delivered per throughput run.
 const ROWS: usize = 400;
@@ -57,7 +54,7 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let receiver = Receiver::start(Reply::status(200)).await;
+        let receiver = Receiver::start(Reply::status(200)).await.unwrap();
         throughput(&receiver).await;
         latency(&receiver).await;
     });
@@ -282,7 +279,8 @@ async fn latency(receiver: &Receiver) {
     }
     let mut seen = receiver
         .wait_for(receiver.count() + 5, Duration::from_secs(10))
-        .await;
+        .await
+        .len();
     let mut samples = Vec::with_capacity(SAMPLES);
     for i in 0..SAMPLES {
         let ticket = tickets[i % tickets.len()];
@@ -294,9 +292,11 @@ async fn latency(receiver: &Receiver) {
         };
         fms.add_activity(ticket, add).await.unwrap();
         let returned = Instant::now();
-        let got = receiver.wait_for(seen + 1, Duration::from_secs(10)).await;
-        assert!(got > seen, "sample {i}: no POST within 10 s");
-        let arrived = receiver.requests()[seen].at;
+        let arrived = receiver
+            .wait_until(Duration::from_secs(10), |got| got.len() > seen)
+            .await;
+        assert!(arrived, "sample {i}: no POST within 10 s");
+        let (got, arrived) = receiver.inspect(|got| (got.len(), got[seen].at));
         samples.push(arrived.saturating_duration_since(returned).as_secs_f64() * 1000.0);
         seen = got;
     }

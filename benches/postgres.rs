@@ -44,7 +44,7 @@ use fms::service::AddActivity;
 use fms::tenant::{NewTenant, Tenant};
 use fms::user::{NewUser, Role, User};
 use futures::future::join_all;
-use postgres_support::{Receiver, Schema};
+use postgres_support::{Schema, distinct, start_receiver, wait_distinct};
 use serde_json::json;
 
 const RUNS: usize = 9;
@@ -272,9 +272,9 @@ async fn deliveries() {
     let schema = Schema::create().await.unwrap();
     let store = schema.store(8).await;
     store.migrate().await.unwrap();
-    let receiver = Receiver::start(Duration::ZERO).await;
+    let receiver = start_receiver(Duration::ZERO).await;
     let fms = Fms::new(Arc::new(store.clone()));
-    let (tenant, _) = setup(&fms, Some(&receiver.url)).await;
+    let (tenant, _) = setup(&fms, Some(&receiver.url("/hook"))).await;
     let sender =
         Arc::new(ReqwestSender::new(SenderConfig::default().with_allow_insecure(true)).unwrap());
     let dispatcher = Dispatcher::new(Arc::new(store.clone()), sender);
@@ -293,7 +293,7 @@ async fn deliveries() {
 
         fill(&fms, &tenant, ROWS).await;
         let started = Instant::now();
-        let done = raw_drain(store.pool(), &client, &receiver.url).await;
+        let done = raw_drain(store.pool(), &client, &receiver.url("/hook")).await;
         assert_eq!(done, ROWS);
         raw.push(ROWS as f64 / started.elapsed().as_secs_f64());
     }
@@ -310,9 +310,9 @@ async fn wakeup() {
     let schema = Schema::create().await.unwrap();
     let writer = schema.store(2).await;
     writer.migrate().await.unwrap();
-    let receiver = Receiver::start(Duration::ZERO).await;
+    let receiver = start_receiver(Duration::ZERO).await;
     let fms = Fms::new(Arc::new(writer));
-    let (tenant, user) = setup(&fms, Some(&receiver.url)).await;
+    let (tenant, user) = setup(&fms, Some(&receiver.url("/hook"))).await;
     let ticket = fms.ingest(&body(&tenant), None).await.unwrap().ticket.id;
 
     // The dispatcher on its own pool, as if on another host: only NOTIFY wakes it.
@@ -328,12 +328,12 @@ async fn wakeup() {
         .await
         .unwrap()
         .unwrap();
-    receiver.wait_for(1, Duration::from_secs(10)).await;
+    wait_distinct(&receiver, 1, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let mut samples = Vec::with_capacity(SAMPLES);
     for i in 0..SAMPLES {
-        let before = receiver.distinct();
+        let before = distinct(&receiver);
         let add = AddActivity {
             activity_type: ActivityType::Comment,
             comment: Some(format!("c{i}")),
@@ -342,9 +342,9 @@ async fn wakeup() {
         };
         let start = Instant::now();
         fms.add_activity(ticket, add).await.unwrap();
-        let got = receiver.wait_for(before + 1, Duration::from_secs(5)).await;
+        let got = wait_distinct(&receiver, before + 1, Duration::from_secs(5)).await;
         assert_eq!(got, before + 1, "woken within 5 s");
-        let arrived = *receiver.log.lock().unwrap().arrived.last().unwrap();
+        let arrived = receiver.inspect(|got| got.last().map(|r| r.at)).unwrap();
         samples.push((arrived - start).as_secs_f64() * 1000.0);
     }
     forwarder.abort();

@@ -6,8 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +30,7 @@ use fms::store::{QueueStore, Store, StoreError};
 use fms::tenant::{NewTenant, Tenant};
 use fms::ticket::Status;
 use fms::user::{NewUser, Role, User};
-use support::{Received, Receiver, Reply};
+use fms_test_receiver::{Received, Receiver, Reply};
 
 /// Where the simulated clock starts.
 fn t0() -> DateTime<Utc> {
@@ -172,7 +170,7 @@ fn sequences(requests: &[Received]) -> BTreeMap<String, Vec<i64>> {
 /// every commit: per ticket the receiver sees 1, 2, ..., 20, nothing missing, nothing twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loop_delivers_every_ticket_in_order() {
-    let receiver = Receiver::start(Reply::status(200)).await;
+    let receiver = Receiver::start(Reply::status(200)).await.unwrap();
     let w = World::system();
     let dispatcher = w.dispatcher(insecure(), DeliverySettings::default());
     // A poll interval far beyond the test: only the wake-ups can deliver in time.
@@ -201,7 +199,7 @@ async fn loop_delivers_every_ticket_in_order() {
             .unwrap();
         }
     }
-    let got = receiver.wait_for(60, Duration::from_secs(20)).await;
+    let got = receiver.wait_for(60, Duration::from_secs(20)).await.len();
     running.shutdown().await;
     assert_eq!(got, 60, "every activity delivered");
     let per_ticket = sequences(&receiver.requests());
@@ -231,7 +229,7 @@ async fn a_failing_ticket_delays_only_itself() {
     let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let script = {
         let (failing, attempts) = (Arc::clone(&failing), Arc::clone(&attempts));
-        Arc::new(move |r: &Received, _| {
+        move |r: &Received| {
             let p = payload(r);
             let is_failing = failing.lock().unwrap().as_deref() == Some(p.ticket_id.as_str());
             if !is_failing || p.sequence != 1 {
@@ -239,13 +237,17 @@ async fn a_failing_ticket_delays_only_itself() {
             }
             match attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
                 0 => Reply::status(500),
-                1 => Reply::with_header(429, "Retry-After", "120"),
-                2 => Reply::Hang,
+                1 => Reply::status(429).with_header("Retry-After", "120"),
+                2 => Reply::hang(),
                 _ => Reply::status(200),
             }
-        })
+        }
     };
-    let receiver = Receiver::scripted(script).await;
+    let receiver = Receiver::builder()
+        .with_responder(script)
+        .start()
+        .await
+        .unwrap();
     let (tenant, user) = w.tenant("Flaky", Some(receiver.url("/hook"))).await;
     let mut tickets = Vec::new();
     for _ in 0..3 {
@@ -328,7 +330,7 @@ async fn a_failing_ticket_delays_only_itself() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_aborted_dispatcher_loses_its_row_to_the_next_one() {
     let (w, clock) = World::manual();
-    let receiver = Receiver::start(Reply::status(200)).await;
+    let receiver = Receiver::start(Reply::status(200)).await.unwrap();
     let (tenant, _) = w.tenant("Aborted", Some(receiver.url("/hook"))).await;
     let ticket = ingest(&w, &tenant).await;
     let settings = DeliverySettings::default();
@@ -385,14 +387,11 @@ async fn an_aborted_dispatcher_loses_its_row_to_the_next_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_send_is_redelivered_after_the_lease() {
     let (w, clock) = World::manual();
-    let receiver = Receiver::scripted(Arc::new(|_, i| {
-        if i == 0 {
-            Reply::Hang
-        } else {
-            Reply::status(200)
-        }
-    }))
-    .await;
+    let receiver = Receiver::builder()
+        .with_script([Reply::hang()])
+        .start()
+        .await
+        .unwrap();
     let (tenant, _) = w.tenant("Dropped", Some(receiver.url("/hook"))).await;
     let ticket = ingest(&w, &tenant).await;
     let a = w.dispatcher(insecure(), DeliverySettings::default());
@@ -419,11 +418,14 @@ async fn backoff_follows_the_formula_and_the_cap() {
     // One reply per attempt, and the delay expected after it (min 1 s, max 10 s, U = 0.5).
     let plan: Vec<(Reply, u64)> = vec![
         // 1 s * 0.875, raised to Retry-After: 3 s.
-        (Reply::with_header(500, "Retry-After", "3"), 3_000),
+        (Reply::status(500).with_header("Retry-After", "3"), 3_000),
         // 2 s * 0.875.
         (Reply::status(500), 1_750),
         // 4 s * 0.875, raised to Retry-After: 3600 s, capped at 10 s.
-        (Reply::with_header(500, "Retry-After", "3600"), 10_000),
+        (
+            Reply::status(500).with_header("Retry-After", "3600"),
+            10_000,
+        ),
         // 429: the 60 s floor, capped at 10 s.
         (Reply::status(429), 10_000),
         // 16 s capped at 10 s, * 0.875.
@@ -432,11 +434,11 @@ async fn backoff_follows_the_formula_and_the_cap() {
         (Reply::status(503), 10_000),
         (Reply::status(200), 0),
     ];
-    let replies: Vec<Reply> = plan.iter().map(|(r, _)| r.clone()).collect();
-    let receiver = Receiver::scripted(Arc::new(move |_, i| {
-        replies.get(i).cloned().unwrap_or(Reply::status(200))
-    }))
-    .await;
+    let receiver = Receiver::builder()
+        .with_script(plan.iter().map(|(r, _)| r.clone()))
+        .start()
+        .await
+        .unwrap();
     let (tenant, _) = w.tenant("Backoff", Some(receiver.url("/hook"))).await;
     let ticket = ingest(&w, &tenant).await;
     let settings = DeliverySettings::default()
@@ -481,7 +483,7 @@ async fn backoff_follows_the_formula_and_the_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_endpoint_gets_one_probe_per_interval() {
     let (w, clock) = World::manual();
-    let receiver = Receiver::start(Reply::status(500)).await;
+    let receiver = Receiver::start(Reply::status(500)).await.unwrap();
     let (tenant, _) = w.tenant("Dead", Some(receiver.url("/hook"))).await;
     for _ in 0..50 {
         ingest(&w, &tenant).await;
@@ -543,14 +545,17 @@ async fn gone_disables_the_endpoint_and_keeps_the_rows() {
     let (w, clock) = World::manual();
     let healed = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = Arc::clone(&healed);
-    let receiver = Receiver::scripted(Arc::new(move |_, _| {
-        if flag.load(std::sync::atomic::Ordering::SeqCst) {
-            Reply::status(200)
-        } else {
-            Reply::status(410)
-        }
-    }))
-    .await;
+    let receiver = Receiver::builder()
+        .with_responder(move |_| {
+            if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                Reply::status(200)
+            } else {
+                Reply::status(410)
+            }
+        })
+        .start()
+        .await
+        .unwrap();
     let (tenant, user) = w.tenant("Gone", Some(receiver.url("/hook"))).await;
     let mut tickets = Vec::new();
     for _ in 0..2 {
@@ -596,7 +601,7 @@ async fn gone_disables_the_endpoint_and_keeps_the_rows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_later_status_change_does_not_change_an_earlier_payload() {
     let (w, clock) = World::manual();
-    let receiver = Receiver::start(Reply::status(200)).await;
+    let receiver = Receiver::start(Reply::status(200)).await.unwrap();
     let (tenant, _) = w.tenant("Snapshot", Some(receiver.url("/hook"))).await;
     let created = w.fms.ingest(&body(&tenant), None).await.unwrap().ticket;
     assert_eq!(created.status, Status::Open);
@@ -630,33 +635,27 @@ async fn a_later_status_change_does_not_change_an_earlier_payload() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_signature_verifies_with_standardwebhooks() {
     let w = World::system();
-    let receiver = Receiver::start(Reply::status(200)).await;
+    let receiver = Receiver::start(Reply::status(200)).await.unwrap();
     let (tenant, _) = w.tenant("Signed", Some(receiver.url("/hook"))).await;
     ingest(&w, &tenant).await;
     let d = w.dispatcher(insecure(), DeliverySettings::default());
     assert_eq!(drain(&d).await.delivered, 1);
     let got = receiver.requests();
     let r = &got[0];
-    let mut headers = http::HeaderMap::new();
-    for (n, v) in &r.headers {
-        headers.append(
-            http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
-            http::HeaderValue::from_str(v).unwrap(),
-        );
-    }
+    let headers = &r.headers;
     assert!(tenant.webhook_secret.starts_with("whsec_"));
     standardwebhooks::Webhook::new(&tenant.webhook_secret)
         .unwrap()
-        .verify(&r.body, &headers)
+        .verify(&r.body, headers)
         .unwrap();
     let stranger = standardwebhooks::Webhook::new("whsec_b3RoZXItdGVuYW50cy1zZWNyZXQ=").unwrap();
-    assert!(stranger.verify(&r.body, &headers).is_err());
+    assert!(stranger.verify(&r.body, headers).is_err());
     let mut altered = r.body.clone();
     altered.push(b' ');
     assert!(
         standardwebhooks::Webhook::new(&tenant.webhook_secret)
             .unwrap()
-            .verify(&altered, &headers)
+            .verify(&altered, headers)
             .is_err()
     );
     assert_eq!(r.header("content-type"), Some("application/json"));
@@ -668,8 +667,8 @@ async fn the_signature_verifies_with_standardwebhooks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ssrf_refusal_is_visible_on_the_row() {
     let (w, clock) = World::manual();
-    let receiver = Receiver::start(Reply::status(200)).await;
-    let loopback = format!("https://127.0.0.1:{}/x", receiver.port);
+    let receiver = Receiver::start(Reply::status(200)).await.unwrap();
+    let loopback = format!("https://127.0.0.1:{}/x", receiver.port());
     let cases = [
         ("https://127.0.0.1:1/x", "127.0.0.1"),
         (loopback.as_str(), "127.0.0.1"),
@@ -704,7 +703,7 @@ async fn an_ssrf_refusal_is_visible_on_the_row() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_of_a_tenant_without_a_url_are_skipped() {
     let (w, _clock) = World::manual();
-    let receiver = Receiver::start(Reply::status(200)).await;
+    let receiver = Receiver::start(Reply::status(200)).await.unwrap();
     let (silent, silent_user) = w.tenant("No URL", None).await;
     let (loud, loud_user) = w.tenant("URL", Some(receiver.url("/hook"))).await;
     let s = ingest(&w, &silent).await;
@@ -738,7 +737,9 @@ async fn rows_of_a_tenant_without_a_url_are_skipped() {
 /// unstarted claims are released, and no row is left `leased`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_returns_and_leaves_no_row_leased() {
-    let receiver = Receiver::start(Reply::Slow(Duration::from_millis(300))).await;
+    let receiver = Receiver::start(Reply::status(200).with_delay(Duration::from_millis(300)))
+        .await
+        .unwrap();
     let w = World::system();
     let (tenant, _) = w.tenant("Stopping", Some(receiver.url("/hook"))).await;
     for _ in 0..25 {
@@ -748,7 +749,12 @@ async fn shutdown_returns_and_leaves_no_row_leased() {
         w.dispatcher(insecure(), DeliverySettings::default()),
         LoopConfig::default(),
     );
-    assert!(receiver.wait_for(1, Duration::from_secs(10)).await >= 1);
+    assert!(
+        !receiver
+            .wait_for(1, Duration::from_secs(10))
+            .await
+            .is_empty()
+    );
     tokio::time::timeout(Duration::from_secs(10), running.shutdown())
         .await
         .expect("shutdown returns");

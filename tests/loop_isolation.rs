@@ -7,11 +7,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
 use fms::Fms;
 use fms::activity::ActivityType;
 use fms::delivery::DeliverySettings;
@@ -21,31 +16,27 @@ use fms::service::AddActivity;
 use fms::sqlite::SqliteStore;
 use fms::tenant::NewTenant;
 use fms::user::{NewUser, Role};
-use tokio::sync::Mutex;
+use fms_test_receiver::{Received, Receiver, Reply};
 
-type Seen = Arc<Mutex<Vec<(String, i64)>>>;
-
-async fn receive(State(seen): State<Seen>, body: Bytes) -> StatusCode {
-    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+/// The ticket number and sequence of a webhook.
+fn number_and_sequence(r: &Received) -> (String, i64) {
+    let v = r.json().unwrap_or_default();
     let number = v["ticket_number"].as_str().unwrap_or_default().to_owned();
-    if number == "TKT-0001" {
-        tokio::time::sleep(Duration::from_secs(30)).await; // past the 2 s timeout
-    }
-    seen.lock()
-        .await
-        .push((number, v["sequence"].as_i64().unwrap_or(0)));
-    StatusCode::OK
+    (number, v["sequence"].as_i64().unwrap_or(0))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_ticket_does_not_hold_back_the_others() {
-    let seen: Seen = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let app = Router::new()
-        .route("/hook", post(receive))
-        .with_state(seen.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    // TKT-0001 gets no answer (past the 2 s timeout); the rest 200.
+    let receiver = Receiver::builder()
+        .with_responder(|r| match number_and_sequence(r).0.as_str() {
+            "TKT-0001" => Reply::hang(),
+            _ => Reply::default(),
+        })
+        .start()
+        .await
+        .unwrap();
+    let url = receiver.url("/hook");
 
     let store: Arc<dyn fms::store::Store> = Arc::new(SqliteStore::in_memory().unwrap());
     let sender = ReqwestSender::new(SenderConfig::default().with_allow_insecure(true)).unwrap();
@@ -96,18 +87,14 @@ async fn a_hanging_ticket_does_not_hold_back_the_others() {
         }
     }
     // 2 tickets x (ticket_created + 5 comments) = 12 rows, all while TKT-0001 hangs.
-    loop {
-        let n = seen.lock().await.len();
-        if n >= 12 {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_millis(1500),
-            "only {n} of 12 arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let got = seen.lock().await.clone();
+    let budget = Duration::from_millis(1500).saturating_sub(start.elapsed());
+    let answered = receiver.wait_answered(12, budget).await;
+    let n = answered.len();
+    assert!(
+        n >= 12 && start.elapsed() < Duration::from_millis(1500),
+        "only {n} of 12 arrived"
+    );
+    let got: Vec<(String, i64)> = answered.iter().map(number_and_sequence).collect();
     assert!(got.iter().all(|(number, _)| number != "TKT-0001"));
     for t in &others {
         let seqs: Vec<i64> = got

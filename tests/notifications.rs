@@ -5,13 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
 use chrono::{TimeZone, Utc};
 use fms::Fms;
 use fms::clock::ManualClock;
@@ -23,21 +18,7 @@ use fms::queue::{QueueQuery, QueueState};
 use fms::sqlite::SqliteStore;
 use fms::tenant::NewTenant;
 use fms::user::{NewUser, Role};
-
-async fn receiver(status: Arc<AtomicU16>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let app = Router::new()
-        .route(
-            "/hook",
-            post(|State(s): State<Arc<AtomicU16>>| async move {
-                StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap_or(StatusCode::OK)
-            }),
-        )
-        .with_state(status);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
+use fms_test_receiver::{Receiver, Reply};
 
 async fn kinds(fms: &Fms, tenant: fms::ids::TenantId) -> Vec<NotificationKind> {
     let q = NotificationQuery {
@@ -58,16 +39,21 @@ async fn kinds(fms: &Fms, tenant: fms::ids::TenantId) -> Vec<NotificationKind> {
 async fn setup(
     status: u16,
     settings: DeliverySettings,
-) -> (Fms, Dispatcher, Arc<ManualClock>, fms::ids::TenantId) {
-    let status = Arc::new(AtomicU16::new(status));
-    let url = receiver(status).await;
+) -> (
+    Fms,
+    Dispatcher,
+    Arc<ManualClock>,
+    fms::ids::TenantId,
+    Receiver,
+) {
+    let receiver = Receiver::start(Reply::status(status)).await.unwrap();
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
     ));
     let store: Arc<dyn fms::store::Store> = Arc::new(SqliteStore::in_memory().unwrap());
     let fms = Fms::new(store.clone()).with_clock(clock.clone());
     let tenant = fms
-        .create_tenant(NewTenant::new("ACME").with_webhook_url(url))
+        .create_tenant(NewTenant::new("ACME").with_webhook_url(receiver.url("/hook")))
         .await
         .unwrap();
     fms.create_user(NewUser::new(tenant.id, "John", Role::Complainant).with_chat_id("1"))
@@ -87,12 +73,12 @@ async fn setup(
         "name": "John", "chat_id": "1", "tenant_id": tenant.id.to_string()
     });
     fms.ingest(&body, None).await.unwrap();
-    (fms, dispatcher, clock, tenant.id)
+    (fms, dispatcher, clock, tenant.id, receiver)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gone_disables_the_endpoint_and_notifies_once() {
-    let (fms, dispatcher, clock, tenant) = setup(410, DeliverySettings::default()).await;
+    let (fms, dispatcher, clock, tenant, _receiver) = setup(410, DeliverySettings::default()).await;
     let report = dispatcher.run_batch().await.unwrap();
     assert_eq!(report.disabled_endpoints, vec![tenant]);
     let breaker = fms.endpoint_state(tenant).await.unwrap();
@@ -126,7 +112,7 @@ async fn a_parked_row_notifies_the_tenant() {
         .with_park_after(Duration::from_secs(600))
         .with_min_backoff(Duration::from_secs(5))
         .with_max_backoff(Duration::from_secs(60));
-    let (fms, dispatcher, clock, tenant) = setup(500, settings).await;
+    let (fms, dispatcher, clock, tenant, _receiver) = setup(500, settings).await;
     assert_eq!(dispatcher.run_batch().await.unwrap().retried, 1);
     // Past the retry age, the next failure parks the row.
     clock.advance(chrono::Duration::minutes(11));

@@ -5,14 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use fms::delivery::DeliverySettings;
 use fms::dispatch::{Dispatcher, OnboardingEndpoint};
 use fms::http::{DispatchLoop, LoopConfig, ReqwestSender, SenderConfig};
@@ -21,48 +15,25 @@ use fms::sqlite::SqliteStore;
 use fms::tenant::NewTenant;
 use fms::user::{NewUser, Role};
 use fms::{EnqueueListener, Fms};
-use tokio::sync::Mutex;
+use fms_test_receiver::{Receiver, Reply};
 
-#[derive(Clone, Default)]
-struct Receiver {
-    hang: Arc<AtomicBool>,
-    got: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+/// A receiver that answers 200, or never (past the 1 s request timeout) when `hang`.
+async fn receiver(hang: bool) -> Receiver {
+    let reply = if hang {
+        Reply::hang()
+    } else {
+        Reply::default()
+    };
+    Receiver::start(reply).await.unwrap()
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    if r.hang.load(Ordering::SeqCst) {
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    }
-    let id = headers
-        .get("webhook-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let json = serde_json::from_slice(&body).unwrap_or_default();
-    r.got.lock().await.push((id, json));
-    StatusCode::OK
-}
-
-async fn start(receiver: Receiver) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let app = Router::new()
-        .route("/hook", post(receive))
-        .with_state(receiver);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
-
-/// Polls until `receiver` has `n` deliveries or `within` passes; returns the time it took.
+/// Waits until `receiver` answered `n` deliveries or `within` passes; returns the time it
+/// took.
 async fn wait_for(receiver: &Receiver, n: usize, within: Duration) -> Duration {
     let start = Instant::now();
-    while start.elapsed() < within {
-        if receiver.got.lock().await.len() >= n {
-            return start.elapsed();
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no delivery within {within:?}");
+    let answered = receiver.wait_answered(n, within).await;
+    assert!(answered.len() >= n, "no delivery within {within:?}");
+    start.elapsed()
 }
 
 struct World {
@@ -139,14 +110,9 @@ async fn invite(w: &World, email: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_onboarding_endpoint_never_delays_ticket_webhooks() {
-    let tickets = Receiver::default();
-    let onboarding = Receiver::default();
-    onboarding.hang.store(true, Ordering::SeqCst);
-    let w = world(
-        &start(tickets.clone()).await,
-        &start(onboarding.clone()).await,
-    )
-    .await;
+    let tickets = receiver(false).await;
+    let onboarding = receiver(true).await;
+    let w = world(&tickets.url("/hook"), &onboarding.url("/hook")).await;
     // Onboarding requests first, so their (hanging) sends are in flight.
     for i in 0..5 {
         invite(&w, &format!("user{i}@example.com")).await;
@@ -158,7 +124,7 @@ async fn a_hanging_onboarding_endpoint_never_delays_ticket_webhooks() {
         took < Duration::from_millis(900),
         "ticket webhook took {took:?}"
     );
-    assert!(onboarding.got.lock().await.is_empty());
+    assert!(onboarding.answered().is_empty());
     // The onboarding rows keep being retried, not lost.
     let rows = w
         .fms
@@ -172,14 +138,9 @@ async fn a_hanging_onboarding_endpoint_never_delays_ticket_webhooks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_ticket_endpoint_never_delays_onboarding_webhooks() {
-    let tickets = Receiver::default();
-    let onboarding = Receiver::default();
-    tickets.hang.store(true, Ordering::SeqCst);
-    let w = world(
-        &start(tickets.clone()).await,
-        &start(onboarding.clone()).await,
-    )
-    .await;
+    let tickets = receiver(true).await;
+    let onboarding = receiver(false).await;
+    let w = world(&tickets.url("/hook"), &onboarding.url("/hook")).await;
     for _ in 0..5 {
         w.fms.ingest(&ticket_body(w.tenant), None).await.unwrap();
     }
@@ -190,8 +151,8 @@ async fn a_hanging_ticket_endpoint_never_delays_onboarding_webhooks() {
         took < Duration::from_millis(900),
         "onboarding webhook took {took:?}"
     );
-    let got = onboarding.got.lock().await.clone();
-    let (id, payload) = &got[0];
+    let got = onboarding.answered();
+    let (id, payload) = (got[0].webhook_id(), got[0].json().unwrap());
     assert!(id.starts_with("onb_"), "{id}");
     for field in [
         "event",
@@ -210,7 +171,7 @@ async fn a_hanging_ticket_endpoint_never_delays_onboarding_webhooks() {
         );
     }
     assert_eq!(payload["email"], "nina@example.com");
-    assert!(tickets.got.lock().await.is_empty());
+    assert!(tickets.answered().is_empty());
     w.tickets.shutdown().await;
     w.onboarding.shutdown().await;
 }

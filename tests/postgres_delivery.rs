@@ -26,7 +26,7 @@ use fms::store::Store;
 use fms::tenant::{NewTenant, Tenant};
 use fms::user::{NewUser, Role, User};
 use futures::future::join_all;
-use postgres_support::{Receiver, Schema, order_violations};
+use postgres_support::{Log, Schema, distinct, order_violations, start_receiver, wait_distinct};
 use serde_json::json;
 
 /// A tenant posting to `url`, with one complainant.
@@ -141,8 +141,8 @@ async fn four_dispatchers_drain_5000_activities_in_order() {
     let writer = schema.store(8).await;
     writer.migrate().await.unwrap();
     let fms = Fms::new(Arc::new(writer.clone()));
-    let receiver = Receiver::start(Duration::from_micros(200)).await;
-    let (tenant, user) = tenant(&fms, &receiver.url).await;
+    let receiver = start_receiver(Duration::from_micros(200)).await;
+    let (tenant, user) = tenant(&fms, &receiver.url("/hook")).await;
 
     let mut hosts = Vec::new();
     for _ in 0..4 {
@@ -178,7 +178,7 @@ async fn four_dispatchers_drain_5000_activities_in_order() {
     }))
     .await;
 
-    let got = receiver.wait_for(5000, Duration::from_secs(180)).await;
+    let got = wait_distinct(&receiver, 5000, Duration::from_secs(180)).await;
     for host in hosts {
         host.stop().await;
     }
@@ -186,7 +186,7 @@ async fn four_dispatchers_drain_5000_activities_in_order() {
     let expected = expected_sequences(&fms, &tickets).await;
     assert_eq!(expected.values().sum::<i64>(), 5000);
     {
-        let log = receiver.log.lock().unwrap();
+        let log = Log::of(&receiver);
         assert!(
             log.overlaps.is_empty(),
             "in flight twice: {:?}",
@@ -209,8 +209,8 @@ async fn eight_writers_on_one_ticket_are_delivered_in_sequence_order() {
     let writer = schema.store(8).await;
     writer.migrate().await.unwrap();
     let fms = Fms::new(Arc::new(writer.clone()));
-    let receiver = Receiver::start(Duration::ZERO).await;
-    let (tenant, user) = tenant(&fms, &receiver.url).await;
+    let receiver = start_receiver(Duration::ZERO).await;
+    let (tenant, user) = tenant(&fms, &receiver.url("/hook")).await;
     let host = Host::start(schema.store(3).await, DeliverySettings::default()).await;
 
     let ticket = fms
@@ -239,12 +239,12 @@ async fn eight_writers_on_one_ticket_are_delivered_in_sequence_order() {
     let seqs: Vec<i64> = queue.iter().map(|q| q.sequence).collect();
     assert_eq!(seqs, (1..=n).collect::<Vec<_>>());
 
-    let got = receiver.wait_for(401, Duration::from_secs(60)).await;
+    let got = wait_distinct(&receiver, 401, Duration::from_secs(60)).await;
     host.stop().await;
     assert_eq!(got, 401);
     let expected = BTreeMap::from([(ticket.to_string(), n)]);
     {
-        let log = receiver.log.lock().unwrap();
+        let log = Log::of(&receiver);
         let bad = order_violations(&log, &expected);
         assert!(bad.is_empty(), "out of order: {bad:?}");
     }
@@ -263,8 +263,8 @@ async fn a_dispatcher_whose_connections_are_killed_recovers_without_loss_or_reor
     writer.migrate().await.unwrap();
     let fms = Fms::new(Arc::new(writer.clone()));
     // Requests are held a little, so that kills land while sends are in flight.
-    let receiver = Receiver::start(Duration::from_millis(5)).await;
-    let (tenant, user) = tenant(&fms, &receiver.url).await;
+    let receiver = start_receiver(Duration::from_millis(5)).await;
+    let (tenant, user) = tenant(&fms, &receiver.url("/hook")).await;
 
     let mut tickets = Vec::new();
     for i in 0..20 {
@@ -306,8 +306,8 @@ async fn a_dispatcher_whose_connections_are_killed_recovers_without_loss_or_reor
 
     let admin = schema.admin().await;
     let mut kills = 0;
-    while kills < 5 && receiver.distinct() < total {
-        if receiver.distinct() > kills * 40 + 10 {
+    while kills < 5 && distinct(&receiver) < total {
+        if distinct(&receiver) > kills * 40 + 10 {
             let killed: Vec<bool> = sqlx::query_scalar(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
                  WHERE application_name = $1",
@@ -322,7 +322,7 @@ async fn a_dispatcher_whose_connections_are_killed_recovers_without_loss_or_reor
         }
         tokio::time::sleep(Duration::from_millis(15)).await;
     }
-    let got = receiver.wait_for(total, Duration::from_secs(120)).await;
+    let got = wait_distinct(&receiver, total, Duration::from_secs(120)).await;
     // A kill can also land on a completion: its row was received but stays leased, and is
     // sent again (at-least-once) once the lease expires. Wait for the database to agree
     // before stopping the dispatcher.
@@ -336,7 +336,7 @@ async fn a_dispatcher_whose_connections_are_killed_recovers_without_loss_or_reor
     assert_eq!(got, total, "every activity delivered after {kills} kills");
     let expected = expected_sequences(&fms, &tickets).await;
     {
-        let log = receiver.log.lock().unwrap();
+        let log = Log::of(&receiver);
         assert!(
             log.overlaps.is_empty(),
             "in flight twice: {:?}",

@@ -4,13 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fms_core::sender::{SendError, WebhookRequest, WebhookSender};
 use fms_http::{ReqwestSender, SenderConfig, USER_AGENT, sign};
-use support::{Receiver, Reply};
+use fms_test_receiver::{Receiver, Reply};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const NEXT_SECRET: &str = "whsec_c2VjcmV0LWtleS1udW1iZXItdHdv";
@@ -42,7 +40,7 @@ fn request(url: String) -> WebhookRequest {
 
 #[tokio::test]
 async fn sends_standard_webhooks_headers_and_a_verifiable_signature() {
-    let receiver = Receiver::start(Reply::status(200)).await;
+    let receiver = Receiver::start(Reply::status(200)).await.unwrap();
     let req = request(receiver.url("/hook?token=abc"));
     let response = insecure().send(&req).await.unwrap();
     assert_eq!(response.status, 200);
@@ -73,28 +71,28 @@ async fn sends_standard_webhooks_headers_and_a_verifiable_signature() {
 
     // An independent implementation verifies what the receiver got, with either secret of
     // the rotation, and rejects another secret or altered bytes.
-    let headers = r.header_map();
+    let headers = &r.headers;
     for secret in [SECRET, NEXT_SECRET] {
         standardwebhooks::Webhook::new(secret)
             .unwrap()
-            .verify(&r.body, &headers)
+            .verify(&r.body, headers)
             .unwrap_or_else(|e| panic!("{secret}: {e}"));
     }
     let stranger = standardwebhooks::Webhook::new("whsec_b3RoZXItdGVuYW50cy1zZWNyZXQ=").unwrap();
-    assert!(stranger.verify(&r.body, &headers).is_err());
+    assert!(stranger.verify(&r.body, headers).is_err());
     let mut tampered = r.body.clone();
     tampered.push(b' ');
     assert!(
         standardwebhooks::Webhook::new(SECRET)
             .unwrap()
-            .verify(&tampered, &headers)
+            .verify(&tampered, headers)
             .is_err()
     );
 }
 
 #[tokio::test]
 async fn the_webhook_id_is_the_same_on_every_attempt() {
-    let receiver = Receiver::start(Reply::status(500)).await;
+    let receiver = Receiver::start(Reply::status(500)).await.unwrap();
     let sender = insecure();
     let req = request(receiver.url("/"));
     for _ in 0..3 {
@@ -110,7 +108,7 @@ async fn the_webhook_id_is_the_same_on_every_attempt() {
 
 #[tokio::test]
 async fn no_secret_means_no_signature_header() {
-    let receiver = Receiver::start(Reply::status(204)).await;
+    let receiver = Receiver::start(Reply::status(204)).await.unwrap();
     let mut req = request(receiver.url("/"));
     req.secret = None;
     assert_eq!(insecure().send(&req).await.unwrap().status, 204);
@@ -121,7 +119,7 @@ async fn no_secret_means_no_signature_header() {
 
 #[tokio::test]
 async fn a_bad_secret_is_refused_before_sending() {
-    let receiver = Receiver::start(Reply::status(200)).await;
+    let receiver = Receiver::start(Reply::status(200)).await.unwrap();
     let mut req = request(receiver.url("/"));
     req.secret = Some("whsec_%%%".to_owned());
     match insecure().send(&req).await {
@@ -133,7 +131,7 @@ async fn a_bad_secret_is_refused_before_sending() {
 
 #[tokio::test]
 async fn the_request_timeout_applies() {
-    let receiver = Receiver::start(Reply::Hang).await;
+    let receiver = Receiver::start(Reply::hang()).await.unwrap();
     let mut req = request(receiver.url("/"));
     req.timeout = Duration::from_millis(300);
     let started = Instant::now();
@@ -146,13 +144,14 @@ async fn the_request_timeout_applies() {
 #[tokio::test]
 async fn redirects_come_back_as_responses_and_are_not_followed() {
     // A receiver that redirects to a "private" target (here: itself, another path).
-    let target = Receiver::start(Reply::status(200)).await;
-    let redirecting = Receiver::start(Reply::Answer {
-        status: 302,
-        headers: vec![("Location".to_owned(), target.url("/internal"))],
-        body: Vec::new(),
-    })
-    .await;
+    let target = Receiver::start(Reply::status(200)).await.unwrap();
+    let redirecting = Receiver::start(
+        Reply::status(302)
+            .with_header("Location", target.url("/internal"))
+            .with_body(Vec::new()),
+    )
+    .await
+    .unwrap();
     let response = insecure()
         .send(&request(redirecting.url("/hook")))
         .await
@@ -165,12 +164,9 @@ async fn redirects_come_back_as_responses_and_are_not_followed() {
 #[tokio::test]
 async fn the_response_body_is_read_up_to_the_cap() {
     let big = vec![b'a'; 1024 * 1024];
-    let receiver = Receiver::start(Reply::Answer {
-        status: 500,
-        headers: Vec::new(),
-        body: big,
-    })
-    .await;
+    let receiver = Receiver::start(Reply::status(500).with_body(big))
+        .await
+        .unwrap();
     let response = insecure().send(&request(receiver.url("/"))).await.unwrap();
     assert_eq!(response.status, 500);
     assert_eq!(response.body_excerpt.len(), fms_http::DEFAULT_BODY_CAP);
@@ -189,12 +185,13 @@ async fn the_response_body_is_read_up_to_the_cap() {
 #[tokio::test]
 async fn retry_after_is_returned_raw() {
     for value in ["120", "Sun, 06 Nov 1994 08:49:37 GMT"] {
-        let receiver = Receiver::start(Reply::Answer {
-            status: 429,
-            headers: vec![("Retry-After".to_owned(), value.to_owned())],
-            body: Vec::new(),
-        })
-        .await;
+        let receiver = Receiver::start(
+            Reply::status(429)
+                .with_header("Retry-After", value)
+                .with_body(Vec::new()),
+        )
+        .await
+        .unwrap();
         let response = insecure().send(&request(receiver.url("/"))).await.unwrap();
         assert_eq!(response.status, 429);
         assert_eq!(response.retry_after.as_deref(), Some(value));
@@ -219,7 +216,7 @@ async fn a_closed_port_is_a_transport_error_without_the_url() {
 
 #[tokio::test]
 async fn secure_mode_refuses_the_loopback_receiver_without_contacting_it() {
-    let receiver = Receiver::start(Reply::status(200)).await;
+    let receiver = Receiver::start(Reply::status(200)).await.unwrap();
     let sender = ReqwestSender::new(SenderConfig::default()).unwrap();
     let http = receiver.url("/");
     let https = http.replacen("http://", "https://", 1);

@@ -1,18 +1,16 @@
 //! Shared set-up of the Postgres acceptance tests: a fresh migrated schema per test on the
 //! database of `FMS_TEST_POSTGRES_URL` (skipped without it, unless `FMS_REQUIRE_POSTGRES=1`),
-//! and a loopback webhook receiver that records arrival order per ticket and catches a
-//! `webhook-id` that is in flight twice at once.
+//! and views of the shared loopback webhook receiver (`fms-test-receiver`): arrival order per
+//! ticket, and a `webhook-id` that was in flight twice at once.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use fms::postgres::sqlx::{self, AssertSqlSafe, PgPool};
 use fms::postgres::{PgStore, PgStoreOptions};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use fms_test_receiver::{Received, Receiver, Reply};
 
 /// The test database URL; `None` (the caller prints the skip) when unset, a failure when
 /// `FMS_REQUIRE_POSTGRES=1`.
@@ -82,121 +80,75 @@ impl Schema {
     }
 }
 
-/// What the receiver saw.
+/// A receiver on 127.0.0.1 that answers 200 after `hold`.
+pub async fn start_receiver(hold: Duration) -> Receiver {
+    Receiver::start(Reply::status(200).with_delay(hold))
+        .await
+        .unwrap()
+}
+
+/// Distinct `webhook-id`s answered so far.
+pub fn distinct(receiver: &Receiver) -> usize {
+    receiver.inspect(distinct_answered)
+}
+
+/// Waits until `n` distinct `webhook-id`s were answered or `limit` passed; returns the count.
+pub async fn wait_distinct(receiver: &Receiver, n: usize, limit: Duration) -> usize {
+    receiver
+        .wait_until(limit, |got| distinct_answered(got) >= n)
+        .await;
+    distinct(receiver)
+}
+
+fn distinct_answered(requests: &[Received]) -> usize {
+    requests
+        .iter()
+        .filter(|r| r.is_answered())
+        .map(Received::webhook_id)
+        .collect::<HashSet<_>>()
+        .len()
+}
+
+/// What the receiver saw, per ticket and per `webhook-id`.
 #[derive(Default)]
 pub struct Log {
     /// Per ticket id: the `sequence` of each request, in arrival order.
     pub arrivals: BTreeMap<String, Vec<i64>>,
-    /// Distinct `webhook-id`s received.
-    pub ids: HashSet<String>,
     /// Requests received.
     pub requests: usize,
-    /// When each request arrived, in arrival order.
-    pub arrived: Vec<std::time::Instant>,
     /// `webhook-id`s that arrived while a request with the same id was in flight.
     pub overlaps: Vec<String>,
-    in_flight: HashSet<String>,
 }
 
-/// A keep-alive HTTP/1.1 receiver on 127.0.0.1 that answers 200 after `hold`.
-pub struct Receiver {
-    pub url: String,
-    pub log: Arc<Mutex<Log>>,
-}
-
-impl Receiver {
-    /// Starts the receiver; each request is held for `hold` before the answer.
-    pub async fn start(hold: Duration) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let log = Arc::new(Mutex::new(Log::default()));
-        let shared = Arc::clone(&log);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let log = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let _ = serve(stream, log, hold).await;
-                });
+impl Log {
+    /// The log of `receiver`'s requests so far.
+    pub fn of(receiver: &Receiver) -> Self {
+        receiver.inspect(|requests| {
+            let mut log = Self {
+                requests: requests.len(),
+                ..Self::default()
+            };
+            // Per id: until when its requests so far are in flight (`None`: still are).
+            let mut busy: HashMap<&str, Option<Instant>> = HashMap::new();
+            for r in requests {
+                let body = r.json().unwrap_or_default();
+                let ticket = body["ticket_id"].as_str().unwrap_or_default().to_owned();
+                let sequence = body["sequence"].as_i64().unwrap_or(-1);
+                log.arrivals.entry(ticket).or_default().push(sequence);
+                let id = r.webhook_id();
+                if let Some(until) = busy.get(id)
+                    && until.is_none_or(|t| t > r.at)
+                {
+                    log.overlaps.push(id.to_owned());
+                }
+                let until = busy.entry(id).or_insert(r.answered_at);
+                *until = match (*until, r.answered_at) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    _ => None,
+                };
             }
-        });
-        Self { url, log }
-    }
-
-    /// Distinct webhook ids received so far.
-    pub fn distinct(&self) -> usize {
-        self.log.lock().unwrap().ids.len()
-    }
-
-    /// Waits until `n` distinct webhook ids arrived or `limit` passed; returns the count.
-    pub async fn wait_for(&self, n: usize, limit: Duration) -> usize {
-        let end = tokio::time::Instant::now() + limit;
-        loop {
-            let got = self.distinct();
-            if got >= n || tokio::time::Instant::now() >= end {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    }
-}
-
-async fn serve(mut stream: TcpStream, log: Arc<Mutex<Log>>, hold: Duration) -> std::io::Result<()> {
-    let mut buf: Vec<u8> = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i;
-            }
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-        let header = |name: &str| {
-            head.split("\r\n")
-                .filter_map(|l| l.split_once(':'))
-                .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.trim().to_owned())
-        };
-        let length: usize = header("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let id = header("webhook-id").unwrap_or_default();
-        while buf.len() < head_end + 4 + length {
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let body: serde_json::Value =
-            serde_json::from_slice(&buf[head_end + 4..head_end + 4 + length]).unwrap_or_default();
-        buf.drain(..head_end + 4 + length);
-        {
-            let mut log = log.lock().unwrap();
-            if !log.in_flight.insert(id.clone()) {
-                log.overlaps.push(id.clone());
-            }
-            log.requests += 1;
-            log.arrived.push(std::time::Instant::now());
-            let ticket = body["ticket_id"].as_str().unwrap_or_default().to_owned();
-            let sequence = body["sequence"].as_i64().unwrap_or(-1);
-            log.arrivals.entry(ticket).or_default().push(sequence);
-        }
-        if !hold.is_zero() {
-            tokio::time::sleep(hold).await;
-        }
-        {
-            let mut log = log.lock().unwrap();
-            log.in_flight.remove(&id);
-            log.ids.insert(id);
-        }
-        stream
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-            .await?;
+            log
+        })
     }
 }
 
