@@ -68,11 +68,16 @@ pub mod postgres {
     pub use fms_store_postgres::*;
 }
 
-/// The reqwest webhook sender (feature `http`).
+/// The reqwest webhook sender, the dispatch loop and the delivery [`Runtime`] (feature
+/// `http`).
 #[cfg(feature = "http")]
 pub mod http {
     pub use fms_http::*;
 }
+
+/// The delivery runtime (feature `http`): see [`http::Runtime`].
+#[cfg(feature = "http")]
+pub use fms_http::{Runtime, RuntimeSettings};
 
 /// The README's library example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -21,6 +21,7 @@ pub mod store;
 pub mod tenant;
 pub mod ticket;
 pub mod user;
+pub mod wakeup;
 pub mod workflow;
 
 pub use error::{Error, ErrorKind, Result};

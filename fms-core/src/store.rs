@@ -22,6 +22,7 @@ use crate::rules::{BusinessCalendar, Candidate, RuleSet, SlaState};
 use crate::tenant::{Tenant, TenantPatch};
 use crate::ticket::{Priority, Report, SlaDue, Status, Ticket};
 use crate::user::{Role, User, UserPatch};
+use crate::wakeup::WakeupSource;
 
 /// A store failure. Adapters map their driver errors into it; driver error types never cross
 /// the port.
@@ -404,4 +405,10 @@ pub trait TicketStore: Send + Sync + Debug + 'static {
     /// Tickets whose next SLA warning or breach is due at `now`, oldest due first: open or in
     /// progress (never on hold, resolved or closed).
     async fn sla_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Ticket>, StoreError>;
+
+    /// Wake-ups on other processes' commits, when this store offers them (see
+    /// [`crate::wakeup`]). Default: `None` (one process per store, or polling only).
+    fn wakeups(&self) -> Option<&dyn WakeupSource> {
+        None
+    }
 }

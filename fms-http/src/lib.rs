@@ -59,6 +59,7 @@ mod config;
 mod dispatch_loop;
 mod guard;
 mod resolver;
+mod runtime;
 mod sender;
 mod sign;
 
@@ -66,5 +67,10 @@ pub use config::{DEFAULT_BODY_CAP, SenderConfig};
 pub use dispatch_loop::{BatchObserver, DispatchLoop, LoopConfig, Wakeup};
 pub use guard::{UrlError, check_resolved, check_url, forbidden_reason};
 pub use resolver::GuardedResolver;
+pub use runtime::{
+    DEFAULT_ERROR_PAUSE, DEFAULT_POLL_INTERVAL, DEFAULT_SLA_SWEEP_BATCH,
+    DEFAULT_SLA_SWEEP_INTERVAL, Runtime, RuntimeBuilder, RuntimeError, RuntimeEvent,
+    RuntimeObserver, RuntimeSettings,
+};
 pub use sender::{BuildError, ReqwestSender, USER_AGENT};
 pub use sign::{SECRET_PREFIX, SignError, sign};

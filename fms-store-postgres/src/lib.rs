@@ -86,6 +86,7 @@ use fms_core::store::{
 use fms_core::tenant::{Tenant, TenantPatch};
 use fms_core::ticket::Ticket;
 use fms_core::user::{Role, User, UserPatch};
+use fms_core::wakeup::{WakeupForwarder, WakeupSource};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::task::JoinHandle;
@@ -279,7 +280,25 @@ impl PgStore {
         Ok(self
             .listener()
             .await?
-            .map(|l| l.forward_to(listener, Duration::from_secs(1))))
+            .map(|l| l.forward_to(listener, LISTEN_RETRY)))
+    }
+}
+
+/// How long a lost LISTEN connection waits before reconnecting again.
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
+
+/// Postgres offers wake-ups on other processes' commits through LISTEN/NOTIFY (off with
+/// [`PgStoreOptions::with_notify`], e.g. behind a transaction-pooling PgBouncer).
+#[async_trait]
+impl WakeupSource for PgStore {
+    async fn listen(
+        &self,
+        listener: Arc<dyn EnqueueListener>,
+    ) -> Result<Option<WakeupForwarder>, StoreError> {
+        Ok(self.listener().await?.map(|l| {
+            let forwarder: WakeupForwarder = Box::pin(l.forward(listener, LISTEN_RETRY));
+            forwarder
+        }))
     }
 }
 
@@ -485,5 +504,9 @@ impl TicketStore for PgStore {
 
     async fn sla_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Ticket>, StoreError> {
         Ok(tickets::sla_due(&self.pool, now, limit).await?)
+    }
+
+    fn wakeups(&self) -> Option<&dyn WakeupSource> {
+        Some(self)
     }
 }

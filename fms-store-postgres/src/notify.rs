@@ -63,12 +63,18 @@ impl QueueListener {
     /// Forwards every wake-up to `listener` (a dispatcher loop's wake-up, e.g.
     /// `fms_http::DispatchLoop::listener()`) until the task is aborted. Failed reconnects are
     /// retried every `retry` (the dispatcher's polling covers the gap).
-    pub fn forward_to(
+    pub fn forward_to(self, listener: Arc<dyn EnqueueListener>, retry: Duration) -> JoinHandle<()> {
+        tokio::spawn(self.forward(listener, retry))
+    }
+
+    /// The forwarding of [`QueueListener::forward_to`] as a future that never finishes, for
+    /// the caller to spawn (and to stop by dropping it).
+    pub fn forward(
         mut self,
         listener: Arc<dyn EnqueueListener>,
         retry: Duration,
-    ) -> JoinHandle<()> {
-        tokio::spawn(async move {
+    ) -> impl Future<Output = ()> + Send + 'static {
+        async move {
             loop {
                 match self.wait().await {
                     Ok(_) => listener.enqueued(),
@@ -78,6 +84,6 @@ impl QueueListener {
                     }
                 }
             }
-        })
+        }
     }
 }
