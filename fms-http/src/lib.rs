@@ -1,5 +1,32 @@
 //! fms-http: the [`WebhookSender`](fms_core::sender::WebhookSender) port on reqwest, the only
-//! place in fms that speaks HTTP.
+//! place in fms that speaks HTTP, and the [`Runtime`] that delivers in the background.
+//!
+//! [`Runtime`] is what an application embeds: built from an [`Fms`](fms_core::Fms) and a
+//! sender, it spawns the ticket webhook and onboarding request loops ([`DispatchLoop`]), the
+//! SLA sweeper on its own timer and the wake-ups (in-process commits through
+//! [`Runtime::fms`]; other processes' commits when the store offers them, as Postgres does),
+//! and [`Runtime::shutdown`] stops them in order:
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use fms_core::Fms;
+//! use fms_http::{ReqwestSender, Runtime, RuntimeSettings, SenderConfig};
+//!
+//! async fn serve(fms: Fms) -> Result<(), Box<dyn std::error::Error>> {
+//!     let sender = Arc::new(ReqwestSender::new(SenderConfig::default())?);
+//!     let builder = Runtime::builder(fms, sender).with_settings(RuntimeSettings::default());
+//!     let cron = builder.dispatcher(); // `cron.run_batch()` per tick, no background task
+//!     # let _ = cron;
+//!     let runtime = builder.start().await?;
+//!     runtime.fms().sweep_sla(10).await?; // the application works through `runtime.fms()`
+//!     runtime.shutdown().await;
+//!     Ok(())
+//! }
+//! # let _ = serve;
+//! ```
+//!
+//! The sender:
 //!
 //! [`ReqwestSender`] POSTs one prepared webhook and reports the status, the raw
 //! `Retry-After` and the start of the body. It signs with Standard Webhooks (`webhook-id`,
