@@ -1,21 +1,5 @@
 //! The delivery runtime: everything that must run in the background for webhooks to go out,
-//! behind one type.
-//!
-//! [`Runtime::builder`] takes the service ([`Fms`], which holds the store and the clock) and
-//! a [`WebhookSender`]; [`RuntimeBuilder::start`] spawns, on the current tokio runtime:
-//!
-//! - the ticket webhook loop and the onboarding request loop ([`DispatchLoop`]s over one
-//!   [`Dispatcher`] and one [`OnboardingDispatcher`]), each woken at once by every commit
-//!   made through [`Runtime::fms`] (or any service given [`Runtime::listener`]) and otherwise
-//!   polling every [`RuntimeSettings::poll_interval`];
-//! - the SLA sweeper ([`Fms::sweep_sla`]) as its own task, every
-//!   [`RuntimeSettings::sla_sweep_interval`];
-//! - when the store offers them ([`TicketStore::wakeups`](fms_core::store::TicketStore::wakeups),
-//!   Postgres LISTEN/NOTIFY), wake-ups on commits made by other processes.
-//!
-//! [`Runtime::shutdown`] stops it all in a fixed order; see there. The cron style needs none
-//! of this: [`RuntimeBuilder::dispatcher`] and [`RuntimeBuilder::onboarding_dispatcher`] give
-//! the dispatchers for a per-tick [`Dispatcher::run_batch`] without any background task.
+//! behind one type, [`Runtime`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -320,7 +304,23 @@ async fn spawn_wakeups(
 }
 
 /// The delivery runtime of an application: the background tasks that deliver ticket webhooks
-/// and onboarding requests and sweep the SLA clocks. See the [module docs](self).
+/// and onboarding requests and sweep the SLA clocks.
+///
+/// [`Runtime::builder`] takes the service ([`Fms`], which holds the store and the clock) and
+/// a [`WebhookSender`]; [`RuntimeBuilder::start`] spawns, on the current tokio runtime:
+///
+/// - the ticket webhook loop and the onboarding request loop ([`DispatchLoop`]s over one
+///   [`Dispatcher`] and one [`OnboardingDispatcher`]), each woken at once by every commit
+///   made through [`Runtime::fms`] (or any service given [`Runtime::listener`]) and otherwise
+///   polling every [`RuntimeSettings::poll_interval`];
+/// - the SLA sweeper ([`Fms::sweep_sla`]) as its own task, every
+///   [`RuntimeSettings::sla_sweep_interval`];
+/// - when the store offers them ([`TicketStore::wakeups`](fms_core::store::TicketStore::wakeups),
+///   Postgres LISTEN/NOTIFY), wake-ups on commits made by other processes.
+///
+/// [`Runtime::shutdown`] stops it all in a fixed order; see there. The cron style needs none
+/// of this: [`RuntimeBuilder::dispatcher`] and [`RuntimeBuilder::onboarding_dispatcher`] give
+/// the dispatchers for a per-tick [`Dispatcher::run_batch`] without any background task.
 ///
 /// Dropping it without [`Runtime::shutdown`] does not panic: the loops stop claiming, finish
 /// their sends in the background, and the sweeper and the wake-ups stop; but nothing waits

@@ -69,19 +69,13 @@ impl QueueListener {
 
     /// The forwarding of [`QueueListener::forward_to`] as a future that never finishes, for
     /// the caller to spawn (and to stop by dropping it).
-    pub fn forward(
-        mut self,
-        listener: Arc<dyn EnqueueListener>,
-        retry: Duration,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        async move {
-            loop {
-                match self.wait().await {
-                    Ok(_) => listener.enqueued(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "fms: LISTEN connection lost; retrying");
-                        tokio::time::sleep(retry).await;
-                    }
+    pub async fn forward(mut self, listener: Arc<dyn EnqueueListener>, retry: Duration) {
+        loop {
+            match self.wait().await {
+                Ok(_) => listener.enqueued(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "fms: LISTEN connection lost; retrying");
+                    tokio::time::sleep(retry).await;
                 }
             }
         }
