@@ -11,7 +11,7 @@
 //! | feature | default | module | what |
 //! | --- | --- | --- | --- |
 //! | `sqlite` | yes | [`sqlite`] | `SqliteStore`, the embedded store (bundled SQLite) |
-//! | `http` | yes | [`http`] | `ReqwestSender`, the signed webhook sender, the dispatch loop (and the example server) |
+//! | `http` | yes | [`http`] | `ReqwestSender`, the signed webhook sender; [`Runtime`], the background delivery (and the example server) |
 //! | `postgres` | no | [`postgres`] | `PgStore`, the store for many servers and dispatchers (sqlx) |
 //!
 //! ## Example
@@ -51,6 +51,44 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Delivering the webhooks
+//!
+//! With the `http` feature, a [`Runtime`] runs everything delivery needs in the background:
+//! the ticket webhook and onboarding request loops, the SLA sweeper on its own timer, and the
+//! wake-ups (every commit through [`Runtime::fms`](http::Runtime::fms); on Postgres, other
+//! processes' commits too). One `shutdown().await` stops it in order.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! use fms::http::{ReqwestSender, RuntimeEvent, SenderConfig};
+//! use fms::sqlite::SqliteStore;
+//! use fms::{Fms, Runtime, RuntimeSettings};
+//!
+//! let fms = Fms::new(Arc::new(SqliteStore::in_memory()?));
+//! let sender = Arc::new(ReqwestSender::new(SenderConfig::default())?);
+//! let settings = RuntimeSettings::default()
+//!     .with_poll_interval(Duration::from_secs(5))
+//!     .with_sla_sweep_interval(Duration::from_secs(30))
+//!     .with_onboarding_endpoint("https://hook.eu1.make.com/onboarding", None);
+//! let runtime = Runtime::builder(fms, sender)
+//!     .with_settings(settings)
+//!     .with_observer(Arc::new(|event| {
+//!         if let RuntimeEvent::Tickets(Err(e)) = event {
+//!             eprintln!("ticket delivery: {e}");
+//!         }
+//!     }))
+//!     .start()
+//!     .await?;
+//! let fms = runtime.fms().clone(); // hand this to the application: its commits wake delivery
+//! # let _ = fms;
+//! runtime.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
 //! See `README.md` for the example server and `ARCHITECTURE.md` for the design.
 
 pub use fms_core::*;
@@ -68,11 +106,16 @@ pub mod postgres {
     pub use fms_store_postgres::*;
 }
 
-/// The reqwest webhook sender (feature `http`).
+/// The reqwest webhook sender, the dispatch loop and the delivery [`Runtime`] (feature
+/// `http`).
 #[cfg(feature = "http")]
 pub mod http {
     pub use fms_http::*;
 }
+
+/// The delivery runtime (feature `http`): see [`http::Runtime`].
+#[cfg(feature = "http")]
+pub use fms_http::{Runtime, RuntimeSettings};
 
 /// The README's library example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -24,4 +24,5 @@ pub mod user;
 pub mod workflow;
 
 pub use error::{Error, ErrorKind, Result};
-pub use service::{EnqueueListener, Fms};
+pub use service::Fms;
+pub use store::EnqueueListener;

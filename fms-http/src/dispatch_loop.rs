@@ -1,8 +1,13 @@
-//! The long-running dispatcher loop: runs [`Dispatcher::run_batch`] whenever the library
-//! commits queue rows (woken at once through an [`EnqueueListener`]), and otherwise every
-//! poll interval, so retries that fall due and rows written by other processes are picked up.
-//! It stops gracefully: no new claims, in-flight sends finish and are recorded, claims whose
-//! send had not started are released.
+//! The long-running loop over one queue. It claims due rows ([`BatchRunner::claim_jobs`])
+//! and runs each claimed row's delivery as its own task, claiming again as soon as any
+//! finishes (at most one batch's worth in flight), so one slow receiver holds back only its
+//! own ticket. It claims at once when the library commits queue rows (woken through an
+//! [`EnqueueListener`]), and otherwise every poll interval, so retries that fall due and rows
+//! written by other processes are picked up. It stops gracefully: no new claims, in-flight
+//! sends finish and are recorded, claims whose send had not started are released.
+//!
+//! Most applications do not spawn loops themselves: [`Runtime`](crate::Runtime) runs the
+//! ticket and onboarding loops, the SLA sweeper and the wake-ups behind one type.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,8 +31,10 @@ pub struct LoopConfig {
     pub error_pause: Duration,
     /// Called after each batch.
     pub observer: Option<BatchObserver>,
-    /// Runs the SLA sweeper ([`Fms::sweep_sla`]) before every batch, for up to this many
-    /// tickets, so `sla_warning` / `sla_breached` activities go out like any other.
+    /// Runs the SLA sweeper ([`Fms::sweep_sla`]) before every claim, for up to this many
+    /// tickets, so `sla_warning` / `sla_breached` activities go out like any other. Prefer
+    /// [`Runtime`](crate::Runtime), which sweeps on its own timer instead of before every
+    /// claim.
     pub sla_sweeper: Option<(Fms, u32)>,
 }
 
@@ -58,7 +65,14 @@ impl LoopConfig {
         self
     }
 
-    /// Runs the SLA sweeper of `fms` in the loop (up to 100 tickets per round).
+    /// Sets the pause after a store error.
+    pub fn with_error_pause(mut self, pause: Duration) -> Self {
+        self.error_pause = pause;
+        self
+    }
+
+    /// Runs the SLA sweeper of `fms` in the loop, before every claim (up to 100 tickets per
+    /// round). Prefer [`Runtime`](crate::Runtime), which sweeps on its own timer.
     pub fn with_sla_sweeper(mut self, fms: Fms) -> Self {
         self.sla_sweeper = Some((fms, 100));
         self

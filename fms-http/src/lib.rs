@@ -1,5 +1,32 @@
 //! fms-http: the [`WebhookSender`](fms_core::sender::WebhookSender) port on reqwest, the only
-//! place in fms that speaks HTTP.
+//! place in fms that speaks HTTP, and the [`Runtime`] that delivers in the background.
+//!
+//! [`Runtime`] is what an application embeds: built from an [`Fms`](fms_core::Fms) and a
+//! sender, it spawns the ticket webhook and onboarding request loops ([`DispatchLoop`]), the
+//! SLA sweeper on its own timer and the wake-ups (in-process commits through
+//! [`Runtime::fms`]; other processes' commits when the store offers them, as Postgres does),
+//! and [`Runtime::shutdown`] stops them in order:
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use fms_core::Fms;
+//! use fms_http::{ReqwestSender, Runtime, RuntimeSettings, SenderConfig};
+//!
+//! async fn serve(fms: Fms) -> Result<(), Box<dyn std::error::Error>> {
+//!     let sender = Arc::new(ReqwestSender::new(SenderConfig::default())?);
+//!     let builder = Runtime::builder(fms, sender).with_settings(RuntimeSettings::default());
+//!     let cron = builder.dispatcher(); // `cron.run_batch()` per tick, no background task
+//!     # let _ = cron;
+//!     let runtime = builder.start().await?;
+//!     runtime.fms().sweep_sla(10).await?; // the application works through `runtime.fms()`
+//!     runtime.shutdown().await;
+//!     Ok(())
+//! }
+//! # let _ = serve;
+//! ```
+//!
+//! The sender:
 //!
 //! [`ReqwestSender`] POSTs one prepared webhook and reports the status, the raw
 //! `Retry-After` and the start of the body. It signs with Standard Webhooks (`webhook-id`,
@@ -59,6 +86,7 @@ mod config;
 mod dispatch_loop;
 mod guard;
 mod resolver;
+mod runtime;
 mod sender;
 mod sign;
 
@@ -66,5 +94,10 @@ pub use config::{DEFAULT_BODY_CAP, SenderConfig};
 pub use dispatch_loop::{BatchObserver, DispatchLoop, LoopConfig, Wakeup};
 pub use guard::{UrlError, check_resolved, check_url, forbidden_reason};
 pub use resolver::GuardedResolver;
+pub use runtime::{
+    DEFAULT_ERROR_PAUSE, DEFAULT_POLL_INTERVAL, DEFAULT_SLA_SWEEP_BATCH,
+    DEFAULT_SLA_SWEEP_INTERVAL, Runtime, RuntimeBuilder, RuntimeError, RuntimeEvent,
+    RuntimeObserver, RuntimeSettings,
+};
 pub use sender::{BuildError, ReqwestSender, USER_AGENT};
 pub use sign::{SECRET_PREFIX, SignError, sign};

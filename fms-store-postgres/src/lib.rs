@@ -66,8 +66,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use fms_core::EnqueueListener;
-use fms_core::store::StoreError;
+use fms_core::store::{StoreError, WakeupForwarder, WakeupSource};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::task::JoinHandle;
@@ -261,6 +262,24 @@ impl PgStore {
         Ok(self
             .listener()
             .await?
-            .map(|l| l.forward_to(listener, Duration::from_secs(1))))
+            .map(|l| l.forward_to(listener, LISTEN_RETRY)))
+    }
+}
+
+/// How long a lost LISTEN connection waits before reconnecting again.
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
+
+/// Postgres offers wake-ups on other processes' commits through LISTEN/NOTIFY (off with
+/// [`PgStoreOptions::with_notify`], e.g. behind a transaction-pooling PgBouncer).
+#[async_trait]
+impl WakeupSource for PgStore {
+    async fn listen(
+        &self,
+        listener: Arc<dyn EnqueueListener>,
+    ) -> Result<Option<WakeupForwarder>, StoreError> {
+        Ok(self.listener().await?.map(|l| {
+            let forwarder: WakeupForwarder = Box::pin(l.forward(listener, LISTEN_RETRY));
+            forwarder
+        }))
     }
 }

@@ -63,21 +63,21 @@ impl QueueListener {
     /// Forwards every wake-up to `listener` (a dispatcher loop's wake-up, e.g.
     /// `fms_http::DispatchLoop::listener()`) until the task is aborted. Failed reconnects are
     /// retried every `retry` (the dispatcher's polling covers the gap).
-    pub fn forward_to(
-        mut self,
-        listener: Arc<dyn EnqueueListener>,
-        retry: Duration,
-    ) -> JoinHandle<()> {
-        tokio::spawn(async move {
-            loop {
-                match self.wait().await {
-                    Ok(_) => listener.enqueued(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "fms: LISTEN connection lost; retrying");
-                        tokio::time::sleep(retry).await;
-                    }
+    pub fn forward_to(self, listener: Arc<dyn EnqueueListener>, retry: Duration) -> JoinHandle<()> {
+        tokio::spawn(self.forward(listener, retry))
+    }
+
+    /// The forwarding of [`QueueListener::forward_to`] as a future that never finishes, for
+    /// the caller to spawn (and to stop by dropping it).
+    pub async fn forward(mut self, listener: Arc<dyn EnqueueListener>, retry: Duration) {
+        loop {
+            match self.wait().await {
+                Ok(_) => listener.enqueued(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "fms: LISTEN connection lost; retrying");
+                    tokio::time::sleep(retry).await;
                 }
             }
-        })
+        }
     }
 }

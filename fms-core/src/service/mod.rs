@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::clock::{Clock, SystemClock};
 use crate::onboarding::OnboardingSettings;
 use crate::queue::{OnboardingQueue, TicketQueue};
-use crate::store::{QueueStore, Store};
+use crate::store::{EnqueueListener, QueueStore, Store};
 
 pub use directory::URL_MAX;
 pub use intake::Ingested;
@@ -46,13 +46,6 @@ pub struct Fms {
     clock: Arc<dyn Clock>,
     listener: Option<Arc<dyn EnqueueListener>>,
     onboarding: OnboardingSettings,
-}
-
-/// Told whenever this service has committed queue rows (new activities, replays), so a
-/// dispatcher can deliver at once instead of waiting for its next poll.
-pub trait EnqueueListener: Send + Sync + std::fmt::Debug + 'static {
-    /// Rows were committed. Must be cheap and must not block.
-    fn enqueued(&self);
 }
 
 impl Fms {

@@ -11,6 +11,7 @@
 //! | [`OutboxStore`] | the ticket outbox's payloads, endpoint health, counts | `queue.rs` |
 //! | [`OnboardingStore`] | Telegram onboarding invitations | `onboarding.rs` |
 //! | [`NotificationStore`] | dashboard notifications | `notifications.rs` |
+//! | [`WakeupSource`] (optional, through [`OutboxStore::wakeups`]) | other processes' commits | `notify.rs` (Postgres) |
 //!
 
 //! `use fms_core::store::prelude::*;`. The two queues share method names, so a queue call
@@ -24,6 +25,7 @@ mod onboarding;
 mod queue;
 mod rules;
 mod tickets;
+mod wakeup;
 
 use std::fmt::Debug;
 
@@ -38,6 +40,7 @@ pub use rules::{IntakeContext, RuleStore};
 pub use tickets::{
     CreateTicket, CreatedTicket, Step, TicketChange, TicketQuery, TicketStore, TicketUpdate,
 };
+pub use wakeup::{EnqueueListener, WakeupForwarder, WakeupSource};
 
 /// A complete store: every role trait. `Arc<dyn Store>` is what [`Fms`](crate::Fms) and the
 /// dispatchers hold.

@@ -12,7 +12,7 @@ use crate::queue::{
     Claim, ClaimOptions, Completion, CompletionEffect, QueueKind, QueueQuery, QueueState,
 };
 
-use super::StoreError;
+use super::{StoreError, WakeupSource};
 
 /// One delivery queue of the store: claims with leases and fencing tokens, fenced
 /// completions that update the endpoint's breaker, and the operator's replay and skip. The
@@ -61,4 +61,10 @@ pub trait OutboxStore: Send + Sync {
     /// The number of rows not done yet (pending, leased, parked) in each of those states, all
     /// tenants: the backlog. Reads only those rows, however long the finished history.
     async fn queue_backlog(&self) -> Result<Vec<(QueueState, u64)>, StoreError>;
+
+    /// Wake-ups on other processes' commits, when this store offers them (see
+    /// [`WakeupSource`]). Default: `None` (one process per store, or polling only).
+    fn wakeups(&self) -> Option<&dyn WakeupSource> {
+        None
+    }
 }
