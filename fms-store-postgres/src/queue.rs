@@ -280,6 +280,11 @@ impl OutboxStore for PgStore {
     async fn queue_backlog(&self) -> Result<Vec<(QueueState, u64)>, StoreError> {
         Ok(queue_backlog(&self.pool).await?)
     }
+
+    /// LISTEN/NOTIFY on `fms_webhook_queue` (none when notifications are off).
+    fn wakeups(&self) -> Option<&dyn fms_core::store::WakeupSource> {
+        Some(self)
+    }
 }
 
 /// Rows per state, hot table and archive together.
