@@ -21,11 +21,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
+use fms::Fms;
 use fms::clock::{Clock, SystemClock};
-use fms::dispatch::{Dispatcher, OnboardingDispatcher, OnboardingEndpoint};
-use fms::http::{DispatchLoop, LoopConfig, ReqwestSender, SenderConfig};
+use fms::dispatch::{Dispatcher, OnboardingDispatcher};
+use fms::http::{ReqwestSender, Runtime, RuntimeEvent, RuntimeSettings, SenderConfig};
 use fms::onboarding::OnboardingSettings;
-use fms::{EnqueueListener, Fms};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -107,33 +107,19 @@ pub(crate) struct Running {
     pub(crate) state: Shared,
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
-    dispatch: Option<DispatchLoop>,
-    onboarding: Option<DispatchLoop>,
-    wakeups: Option<JoinHandle<()>>,
+    runtime: Option<Runtime>,
 }
 
-/// Wakes both dispatcher loops (ticket webhooks and onboarding requests) on every commit.
-#[derive(Debug)]
-struct BothLoops(Arc<dyn EnqueueListener>, Arc<dyn EnqueueListener>);
-
-impl EnqueueListener for BothLoops {
-    fn enqueued(&self) {
-        self.0.enqueued();
-        self.1.enqueued();
-    }
-}
-
-/// Starts serving on `listener` with `store`: when `settings.dispatcher` is on, the background
-/// loops (ticket webhooks with the SLA sweeper, and onboarding requests, each on its own queue
-/// and woken on every commit, and on Postgres by other processes' commits too), the HTTP
-/// server, and a metrics observer on each loop.
+/// Starts serving on `listener` with `store`: when `settings.dispatcher` is on, the library's
+/// delivery [`Runtime`] (ticket webhooks, onboarding requests, the SLA sweeper, wake-ups on
+/// every commit and, on Postgres, on other servers' commits) with the metrics as its
+/// observer; then the HTTP server.
 pub(crate) async fn start(
     settings: &Settings,
     store: impl Into<store::ServerStore>,
     listener: TcpListener,
 ) -> Result<Running, StartError> {
-    let opened: store::ServerStore = store.into();
-    let store = Arc::clone(&opened.store);
+    let store: store::ServerStore = store.into();
     settings
         .check_onboarding()
         .map_err(|e| StartError(e.to_string()))?;
@@ -148,52 +134,47 @@ pub(crate) async fn start(
         .clock
         .clone()
         .unwrap_or_else(|| Arc::new(SystemClock));
-    let dispatcher = Dispatcher::new(Arc::clone(&store), Arc::new(sender))
-        .with_settings(settings.delivery.clone())
-        .with_clock(Arc::clone(&clock));
-    let onboarding = dispatcher.onboarding(OnboardingEndpoint {
-        url: settings.onboarding_webhook_url.clone(),
-        secret: settings.onboarding_secret.clone(),
-    });
-    let metrics = Arc::new(metrics::Metrics::default());
-
     let ttl = chrono::Duration::from_std(settings.onboarding_ttl)
         .map_err(|e| StartError(format!("{}: {e}", config::ENV_ONBOARDING_TTL)))?;
-    let mut fms = Fms::new(store)
+    let fms = Fms::new(store.store)
         .with_clock(clock)
         .with_onboarding(OnboardingSettings {
             ttl,
             bot_username: settings.telegram_bot.clone(),
         });
-    let (dispatch, onboarding_loop, wakeups) = if settings.dispatcher {
-        let observed = Arc::clone(&metrics);
-        // The sweeper's service needs no listener: the loop claims right after sweeping.
-        let config = LoopConfig::default()
-            .with_poll_interval(settings.poll_interval)
-            .with_observer(Arc::new(move |result| observed.batch(result)))
-            .with_sla_sweeper(fms.clone());
-        let dispatch = DispatchLoop::spawn(dispatcher.clone(), config);
-        let observed = Arc::clone(&metrics);
-        let onboarding_loop = DispatchLoop::spawn(
-            onboarding.clone(),
-            LoopConfig::default()
-                .with_poll_interval(settings.poll_interval)
-                .with_observer(Arc::new(move |result| observed.onboarding_batch(result))),
-        );
-        let both: Arc<dyn EnqueueListener> =
-            Arc::new(BothLoops(dispatch.listener(), onboarding_loop.listener()));
-        fms = fms.with_enqueue_listener(Arc::clone(&both));
-        let wakeups = match opened.spawn_wakeups(both).await {
-            Ok(w) => w,
-            Err(e) => {
-                dispatch.shutdown().await;
-                onboarding_loop.shutdown().await;
-                return Err(StartError(e.to_string()));
-            }
-        };
-        (Some(dispatch), Some(onboarding_loop), wakeups)
+    let metrics = Arc::new(metrics::Metrics::default());
+    let observed = Arc::clone(&metrics);
+    let mut runtime_settings = RuntimeSettings::default()
+        .with_delivery(settings.delivery.clone())
+        .with_poll_interval(settings.poll_interval);
+    if let Some(url) = &settings.onboarding_webhook_url {
+        runtime_settings =
+            runtime_settings.with_onboarding_endpoint(url, settings.onboarding_secret.clone());
+    }
+    let builder = Runtime::builder(fms.clone(), Arc::new(sender))
+        .with_settings(runtime_settings)
+        .with_observer(Arc::new(move |event| match event {
+            RuntimeEvent::Tickets(result) => observed.batch(result),
+            RuntimeEvent::Onboarding(result) => observed.onboarding_batch(result),
+            _ => {}
+        }));
+    // The cron endpoint's dispatchers share the runtime's stop flag when it runs.
+    let (fms, dispatcher, onboarding, runtime) = if settings.dispatcher {
+        let runtime = builder
+            .start()
+            .await
+            .map_err(|e| StartError(e.to_string()))?;
+        let fms = runtime.fms().clone();
+        let dispatcher = runtime.dispatcher().clone();
+        let onboarding = runtime.onboarding_dispatcher().clone();
+        (fms, dispatcher, onboarding, Some(runtime))
     } else {
-        (None, None, None)
+        (
+            fms,
+            builder.dispatcher(),
+            builder.onboarding_dispatcher(),
+            None,
+        )
     };
 
     let (generated_admin_token, admin_token) = match &settings.admin_token {
@@ -226,9 +207,7 @@ pub(crate) async fn start(
         state,
         stop,
         server,
-        dispatch,
-        onboarding: onboarding_loop,
-        wakeups,
+        runtime,
     })
 }
 
@@ -242,16 +221,8 @@ impl Running {
             Err(e) => tracing::error!(error = %e, "server task failed"),
             Ok(Ok(())) => {}
         }
-        if let Some(wakeups) = self.wakeups {
-            wakeups.abort();
-        }
-        match (self.dispatch, self.onboarding) {
-            (Some(tickets), Some(onboarding)) => {
-                tokio::join!(tickets.shutdown(), onboarding.shutdown());
-            }
-            (Some(tickets), None) => tickets.shutdown().await,
-            (None, Some(onboarding)) => onboarding.shutdown().await,
-            (None, None) => {}
+        if let Some(runtime) = self.runtime {
+            runtime.shutdown().await;
         }
     }
 }

@@ -2,51 +2,22 @@
 
 use std::sync::Arc;
 
-use fms::EnqueueListener;
 use fms::sqlite::SqliteStore;
 use fms::store::Store;
-use tokio::task::JoinHandle;
 
 use super::config::ConfigError;
 
-/// An opened store, and (on Postgres) what it needs for cross-process wake-ups.
+/// An opened store (on Postgres it also offers the library runtime its LISTEN/NOTIFY
+/// wake-ups, through the store port).
 #[derive(Debug, Clone)]
 pub(crate) struct ServerStore {
     /// The store.
     pub(crate) store: Arc<dyn Store>,
-    /// The same store as Postgres, for LISTEN/NOTIFY.
-    #[cfg(feature = "postgres")]
-    pub(crate) postgres: Option<fms::postgres::PgStore>,
 }
 
 impl From<Arc<dyn Store>> for ServerStore {
     fn from(store: Arc<dyn Store>) -> Self {
-        Self {
-            store,
-            #[cfg(feature = "postgres")]
-            postgres: None,
-        }
-    }
-}
-
-impl ServerStore {
-    /// On Postgres, forwards the NOTIFY that other processes' commits raise to `listener`
-    /// (the dispatcher loops' wake-up) from a background task, so rows queued by another
-    /// server are delivered at once instead of at the next poll. `None` on SQLite (one process
-    /// per file: its own commits already wake the loops) or with notifications off.
-    pub(crate) async fn spawn_wakeups(
-        &self,
-        listener: Arc<dyn EnqueueListener>,
-    ) -> Result<Option<JoinHandle<()>>, ConfigError> {
-        #[cfg(feature = "postgres")]
-        if let Some(pg) = &self.postgres {
-            return pg
-                .spawn_notify_forwarder(listener)
-                .await
-                .map_err(|e| ConfigError(format!("cannot LISTEN on Postgres: {e}")));
-        }
-        let _ = listener;
-        Ok(None)
+        Self { store }
     }
 }
 
@@ -102,8 +73,7 @@ pub(crate) async fn open_postgres(
         .await
         .map_err(|e| ConfigError(format!("cannot migrate the Postgres schema: {e}")))?;
     Ok(ServerStore {
-        store: Arc::new(store.clone()),
-        postgres: Some(store),
+        store: Arc::new(store),
     })
 }
 
