@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use fms_core::dispatch::{BatchReport, Delivery, Dispatcher, Stopper};
 use fms_core::store::StoreError;
-use fms_core::{EnqueueListener, Fms};
+use fms_core::EnqueueListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -31,11 +31,6 @@ pub struct LoopConfig {
     pub error_pause: Duration,
     /// Called after each batch.
     pub observer: Option<BatchObserver>,
-    /// Runs the SLA sweeper ([`Fms::sweep_sla`]) before every claim, for up to this many
-    /// tickets, so `sla_warning` / `sla_breached` activities go out like any other. Prefer
-    /// [`Runtime`](crate::Runtime), which sweeps on its own timer instead of before every
-    /// claim.
-    pub sla_sweeper: Option<(Fms, u32)>,
 }
 
 impl Default for LoopConfig {
@@ -44,7 +39,6 @@ impl Default for LoopConfig {
             poll_interval: Duration::from_secs(1),
             error_pause: Duration::from_secs(1),
             observer: None,
-            sla_sweeper: None,
         }
     }
 }
@@ -68,13 +62,6 @@ impl LoopConfig {
     /// Sets the pause after a store error.
     pub fn with_error_pause(mut self, pause: Duration) -> Self {
         self.error_pause = pause;
-        self
-    }
-
-    /// Runs the SLA sweeper of `fms` in the loop, before every claim (up to 100 tickets per
-    /// round). Prefer [`Runtime`](crate::Runtime), which sweeps on its own timer.
-    pub fn with_sla_sweeper(mut self, fms: Fms) -> Self {
-        self.sla_sweeper = Some((fms, 100));
         self
     }
 
@@ -153,10 +140,6 @@ async fn run<Q: Delivery>(
     loop {
         if *stopped.borrow() {
             break;
-        }
-        if let Some((fms, limit)) = &config.sla_sweeper {
-            // Errors surface again on the next round; delivery still runs.
-            let _ = fms.sweep_sla(*limit).await;
         }
         let room = max_in_flight.saturating_sub(in_flight.len());
         match runner.claim_jobs(room as u32).await {
