@@ -1,4 +1,4 @@
-//! The long-running loop over one queue. It claims due rows ([`BatchRunner::claim_jobs`])
+//! The long-running loop over one queue. It claims due rows ([`Dispatcher::claim_jobs`])
 //! and runs each claimed row's delivery as its own task, claiming again as soon as any
 //! finishes (at most one batch's worth in flight), so one slow receiver holds back only its
 //! own ticket. It claims at once when the library commits queue rows (woken through an

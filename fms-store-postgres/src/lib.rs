@@ -1,4 +1,4 @@
-//! fms-store-postgres: the [`TicketStore`] of fms on Postgres, for deployments past one
+//! fms-store-postgres: the [`Store`](fms_core::store::Store) of fms on Postgres, for deployments past one
 //! machine: N stateless servers and M dispatchers on different hosts sharing one database,
 //! with the database doing the coordination.
 //!

@@ -1,4 +1,4 @@
-//! fms-store-sqlite: the [`TicketStore`] of fms on SQLite, the embedded default.
+//! fms-store-sqlite: the [`Store`](fms_core::store::Store) of fms on SQLite, the embedded default.
 //!
 //! SQLite is bundled (no system library needed). The store owns one connection on a thread
 //! of its own; calls are sent to it and awaited, so they never block the async runtime (any
