@@ -12,9 +12,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use fms_core::EnqueueListener;
 use fms_core::dispatch::{BatchReport, Delivery, Dispatcher, Stopper};
 use fms_core::store::StoreError;
-use fms_core::EnqueueListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
 

@@ -315,7 +315,7 @@ async fn spawn_wakeups(
 ///   polling every [`RuntimeSettings::poll_interval`];
 /// - the SLA sweeper ([`Fms::sweep_sla`]) as its own task, every
 ///   [`RuntimeSettings::sla_sweep_interval`];
-/// - when the store offers them ([`TicketStore::wakeups`](fms_core::store::TicketStore::wakeups),
+/// - when the store offers them ([`OutboxStore::wakeups`](fms_core::store::OutboxStore::wakeups),
 ///   Postgres LISTEN/NOTIFY), wake-ups on commits made by other processes.
 ///
 /// [`Runtime::shutdown`] stops it all in a fixed order; see there. The cron style needs none

@@ -13,10 +13,10 @@
 //! | [`NotificationStore`] | dashboard notifications | `notifications.rs` |
 //! | [`WakeupSource`] (optional, through [`OutboxStore::wakeups`]) | other processes' commits | `notify.rs` (Postgres) |
 //!
-
-//! `use fms_core::store::prelude::*;`. The two queues share method names, so a queue call
-//! names its queue: [`QueueKind::port`](crate::queue::QueueKind::port) gives the store's
-//! [`QueueStore`] of that queue.
+//! Code that holds an `Arc<dyn Store>` calls every role trait's methods directly; code that
+//! holds a concrete store brings the traits into scope with `use fms_core::store::prelude::*;`.
+//! The two queues share method names, so a queue call names its queue through the upcast
+//! `&*store as &dyn QueueStore<TicketQueue>`.
 
 mod directory;
 mod error;
