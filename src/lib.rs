@@ -11,7 +11,7 @@
 //! | feature | default | module | what |
 //! | --- | --- | --- | --- |
 //! | `sqlite` | yes | [`sqlite`] | `SqliteStore`, the embedded store (bundled SQLite) |
-//! | `http` | yes | [`http`] | `ReqwestSender`, the signed webhook sender, the dispatch loop (and the example server) |
+//! | `http` | yes | [`http`] | `ReqwestSender`, the signed webhook sender, the dispatch loop |
 //! | `postgres` | no | [`postgres`] | `PgStore`, the store for many servers and dispatchers (sqlx) |
 //!
 //! ## Example
@@ -51,7 +51,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! See `README.md` for the example server and `ARCHITECTURE.md` for the design.
+//! The HTTP server is the workspace member `fms-server` (`examples/fms-server`,
+//! `cargo run --release -p fms-server`); see `README.md` for it and `ARCHITECTURE.md` for the
+//! design.
 
 pub use fms_core::*;
 
