@@ -11,7 +11,7 @@
 //! | feature | default | module | what |
 //! | --- | --- | --- | --- |
 //! | `sqlite` | yes | [`sqlite`] | `SqliteStore`, the embedded store (bundled SQLite) |
-//! | `http` | yes | [`http`] | `ReqwestSender`, the signed webhook sender; [`Runtime`], the background delivery (and the example server) |
+//! | `http` | yes | [`http`] | `ReqwestSender`, the signed webhook sender; [`Runtime`], the background delivery |
 //! | `postgres` | no | [`postgres`] | `PgStore`, the store for many servers and dispatchers (sqlx) |
 //!
 //! ## Example

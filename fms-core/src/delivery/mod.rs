@@ -39,6 +39,5 @@ pub use outcome::{Disposition, MAX_ERROR_LEN, Outcome, disposition};
 pub use settings::{
     BreakerSettings, DEFAULT_BATCH, DEFAULT_BREAKER_THRESHOLD, DEFAULT_LEASE, DEFAULT_MAX_BACKOFF,
     DEFAULT_MIN_BACKOFF, DEFAULT_PARK_AFTER, DEFAULT_THROTTLE_FLOOR, DEFAULT_TIMEOUT,
-    DeliverySettings, ENV_BATCH, ENV_LEASE_MS, ENV_MAX_BACKOFF_MS, ENV_MIN_BACKOFF_MS,
-    ENV_PARK_AFTER_MS, ENV_TIMEOUT_MS, SettingsError,
+    DeliverySettings, SettingsError,
 };

@@ -6,20 +6,6 @@
 
 use std::time::Duration;
 
-/// Environment variable for [`DeliverySettings::batch`] (the spec's name).
-pub const ENV_BATCH: &str = "TICKET_ACTIVITY_WEBHOOK_BATCH";
-/// Environment variable for [`DeliverySettings::timeout`], in milliseconds (the spec's name).
-pub const ENV_TIMEOUT_MS: &str = "TICKET_ACTIVITY_WEBHOOK_TIMEOUT_MS";
-/// Environment variable for [`DeliverySettings::max_backoff`], in milliseconds (the spec's
-/// name).
-pub const ENV_MAX_BACKOFF_MS: &str = "TICKET_ACTIVITY_WEBHOOK_MAX_BACKOFF_MS";
-/// Environment variable for [`DeliverySettings::min_backoff`], in milliseconds (fms addition).
-pub const ENV_MIN_BACKOFF_MS: &str = "TICKET_ACTIVITY_WEBHOOK_MIN_BACKOFF_MS";
-/// Environment variable for [`DeliverySettings::lease`], in milliseconds (fms addition).
-pub const ENV_LEASE_MS: &str = "TICKET_ACTIVITY_WEBHOOK_LEASE_MS";
-/// Environment variable for [`DeliverySettings::park_after`], in milliseconds (fms addition).
-pub const ENV_PARK_AFTER_MS: &str = "TICKET_ACTIVITY_WEBHOOK_PARK_AFTER_MS";
-
 /// Default [`DeliverySettings::batch`]: 10 rows per claim (the spec's default).
 pub const DEFAULT_BATCH: u32 = 10;
 /// Default [`DeliverySettings::timeout`]: 10 000 ms (the spec's default).
@@ -239,12 +225,5 @@ mod tests {
             d().with_breaker(BreakerSettings::default().with_failure_threshold(0)),
             "breaker.failure_threshold",
         );
-    }
-
-    #[test]
-    fn env_names_are_the_specs() {
-        assert_eq!(ENV_BATCH, "TICKET_ACTIVITY_WEBHOOK_BATCH");
-        assert_eq!(ENV_TIMEOUT_MS, "TICKET_ACTIVITY_WEBHOOK_TIMEOUT_MS");
-        assert_eq!(ENV_MAX_BACKOFF_MS, "TICKET_ACTIVITY_WEBHOOK_MAX_BACKOFF_MS");
     }
 }

@@ -6,9 +6,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 
-use crate::app::Shared;
-use crate::app::dto::Health;
-use crate::app::error::ApiError;
+use crate::Shared;
+use crate::dto::Health;
+use crate::error::{ApiError, ErrorBody};
 
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
@@ -30,7 +30,9 @@ pub(crate) async fn healthz() -> Json<Health> {
 /// created, deliveries, failures, delivery latency histogram. Reads only the backlog, never the
 /// finished history (this endpoint needs no token).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain")))]
+    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain"),
+        (status = 408, description = "`timeout`: the backlog read took longer than 30 s", body = ErrorBody),
+        (status = 500, description = "`internal`: the backlog could not be read", body = ErrorBody)))]
 pub(crate) async fn metrics(State(state): State<Shared>) -> Result<impl IntoResponse, ApiError> {
     let counts = state.fms.queue_backlog().await?;
     Ok((
@@ -46,5 +48,5 @@ pub(crate) async fn metrics(State(state): State<Shared>) -> Result<impl IntoResp
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
     responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json")))]
 pub(crate) async fn openapi() -> impl IntoResponse {
-    Json(crate::app::openapi::document())
+    Json(crate::openapi::document())
 }

@@ -10,7 +10,7 @@ use super::config::ConfigError;
 /// An opened store (on Postgres it also offers the library runtime its LISTEN/NOTIFY
 /// wake-ups, through the store port).
 #[derive(Debug, Clone)]
-pub(crate) struct ServerStore {
+pub struct ServerStore {
     /// The store.
     pub(crate) store: Arc<dyn Store>,
 }
@@ -24,8 +24,8 @@ impl From<Arc<dyn Store>> for ServerStore {
 /// Opens the store `url` names: `sqlite://PATH` (relative), `sqlite:///ABS/PATH`,
 /// `sqlite:PATH`, `sqlite::memory:` (created and migrated when missing), or `postgres://...`
 /// (connected, then migrated explicitly; needs the facade's `postgres` feature:
-/// `cargo run --release --example fms-server --features postgres`).
-pub(crate) async fn open_store(url: &str) -> Result<ServerStore, ConfigError> {
+/// `cargo run --release -p fms-server --features postgres`).
+pub async fn open_store(url: &str) -> Result<ServerStore, ConfigError> {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
         return open_postgres(url, None).await;
@@ -56,10 +56,7 @@ pub(crate) async fn open_store(url: &str) -> Result<ServerStore, ConfigError> {
 
 /// Connects to Postgres (in `schema` when given) and applies the migrations.
 #[cfg(feature = "postgres")]
-pub(crate) async fn open_postgres(
-    url: &str,
-    schema: Option<&str>,
-) -> Result<ServerStore, ConfigError> {
+pub async fn open_postgres(url: &str, schema: Option<&str>) -> Result<ServerStore, ConfigError> {
     use fms::postgres::{PgStore, PgStoreOptions};
     let mut options = PgStoreOptions::default();
     if let Some(schema) = schema {
@@ -79,13 +76,10 @@ pub(crate) async fn open_postgres(
 
 /// Without the `postgres` feature: a clear start-up error.
 #[cfg(not(feature = "postgres"))]
-pub(crate) async fn open_postgres(
-    _url: &str,
-    _schema: Option<&str>,
-) -> Result<ServerStore, ConfigError> {
+pub async fn open_postgres(_url: &str, _schema: Option<&str>) -> Result<ServerStore, ConfigError> {
     Err(ConfigError(
         "DATABASE_URL names Postgres, but this build has no Postgres support: run with \
-         `--features postgres`, or use sqlite://PATH"
+         `cargo run --release -p fms-server --features postgres`, or use sqlite://PATH"
             .to_owned(),
     ))
 }

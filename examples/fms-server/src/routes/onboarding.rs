@@ -6,18 +6,19 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::{Map, Value};
 
 use fms::ids::TenantId;
 use fms::payload::wire_time;
 use fms::service::OnboardingRequest;
 use fms::user::Role;
 
-use crate::app::Shared;
-use crate::app::auth::Caller;
-use crate::app::body::{self, JsonBody, parse_id};
-use crate::app::dto::{OnboardingAccepted, OnboardingDone, UserView};
-use crate::app::error::{ApiError, ErrorBody};
+use crate::Shared;
+use crate::auth::Caller;
+use crate::body::{self, Body};
+use crate::dto::{
+    OnboardingAccepted, OnboardingCallbackBody, OnboardingDone, OnboardingRequestBody, UserView,
+};
+use crate::error::{ApiError, ErrorBody};
 
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
@@ -27,11 +28,8 @@ pub(crate) fn router() -> Router<Shared> {
 
 /// The tenant a body acts on: a tenant key's own (a `tenant_id` naming another is 403), or
 /// for the operator the body's required `tenant_id`.
-fn tenant_of(caller: Caller, obj: &Map<String, Value>) -> Result<TenantId, ApiError> {
-    let named: Option<TenantId> = match body::opt_str(obj, "tenant_id")? {
-        Some(raw) if !raw.trim().is_empty() => Some(parse_id("tenant_id", &raw)?),
-        _ => None,
-    };
+fn tenant_of(caller: Caller, tenant_id: Option<&str>) -> Result<TenantId, ApiError> {
+    let named: Option<TenantId> = body::opt_id("tenant_id", tenant_id)?;
     match (caller.tenant(), named) {
         (_, Some(named)) => {
             caller.may_act_on(named)?;
@@ -51,30 +49,27 @@ fn tenant_of(caller: Caller, obj: &Map<String, Value>) -> Result<TenantId, ApiEr
 /// webhooks, nor the reverse.
 #[utoipa::path(
     post, path = "/functions/v1/user-onboarding-request", tag = "spec functions",
-    request_body = crate::app::dto::OnboardingRequestBody,
+    request_body = OnboardingRequestBody,
     responses(
         (status = 202, description = "Accepted: the payload is queued for the onboarding webhook", body = OnboardingAccepted),
-        (status = 400, description = "`missing_field`, `invalid_field` (e.g. `email`, `role`) or `invalid_json`", body = ErrorBody),
-        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 400, description = "`missing_field`, `invalid_field` (e.g. `email`, `role`, or a key this body does not have) or `invalid_json`", body = ErrorBody),
         (status = 403, description = "`forbidden`: the body names another tenant", body = ErrorBody),
         (status = 404, description = "No such tenant (operator token)", body = ErrorBody),
-        (status = 413, description = "Body over 65 536 bytes", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
 pub(crate) async fn request(
     State(state): State<Shared>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    Body(body): Body<OnboardingRequestBody>,
 ) -> Result<(StatusCode, Json<OnboardingAccepted>), ApiError> {
-    let obj = body::object(&body)?;
-    let tenant_id = tenant_of(caller, obj)?;
-    let email = body::req_str(obj, "email")?;
-    let role: Role = body::req_str(obj, "role")?
+    let tenant_id = tenant_of(caller, body.tenant_id.as_deref())?;
+    let email = body::non_blank("email", body.email)?;
+    let role: Role = body::non_blank("role", body.role)?
         .trim()
         .parse()
         .map_err(|e: fms::ticket::UnknownName| ApiError::invalid("role", e))?;
-    let name = body::opt_str(obj, "name")?;
+    let name = body.name;
     let started = state
         .fms
         .request_onboarding(OnboardingRequest {
@@ -101,11 +96,10 @@ pub(crate) async fn request(
 /// chat again is a success (Telegram clients resend /start), even after expiry.
 #[utoipa::path(
     post, path = "/functions/v1/user-onboarding-callback", tag = "spec functions",
-    request_body = crate::app::dto::OnboardingCallbackBody,
+    request_body = OnboardingCallbackBody,
     responses(
         (status = 200, description = "Bound (or already bound to this same chat)", body = OnboardingDone),
-        (status = 400, description = "`missing_field`, `invalid_field` (`correlation_id`, `chat_id`) or `invalid_json`", body = ErrorBody),
-        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 400, description = "`missing_field`, `invalid_field` (`correlation_id`, `chat_id`, or a key this body does not have) or `invalid_json`", body = ErrorBody),
         (status = 403, description = "`forbidden`: the body names another tenant", body = ErrorBody),
         (status = 404, description = "`not_found`: unknown correlation id (or another tenant's)", body = ErrorBody),
         (status = 409, description = "`conflict`: already bound to another chat, or the chat id belongs to another user of the tenant", body = ErrorBody),
@@ -116,15 +110,11 @@ pub(crate) async fn request(
 pub(crate) async fn callback(
     State(state): State<Shared>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    Body(body): Body<OnboardingCallbackBody>,
 ) -> Result<Json<OnboardingDone>, ApiError> {
-    let obj = body::object(&body)?;
-    let tenant_id = tenant_of(caller, obj)?;
-    let correlation_id = body::req_str(obj, "correlation_id")?;
-    let chat_id = match body::opt_chat_id(obj, "chat_id")? {
-        Some(Some(c)) if !c.trim().is_empty() => c,
-        _ => return Err(ApiError::missing("chat_id")),
-    };
+    let tenant_id = tenant_of(caller, body.tenant_id.as_deref())?;
+    let correlation_id = body::non_blank("correlation_id", body.correlation_id)?;
+    let chat_id = body::non_blank("chat_id", body.chat_id.0)?;
     let user = state
         .fms
         .complete_onboarding(tenant_id, &correlation_id, &chat_id)

@@ -4,21 +4,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fms::clock::Clock;
-use fms::delivery::{
-    DeliverySettings, ENV_BATCH, ENV_MAX_BACKOFF_MS, ENV_MIN_BACKOFF_MS, ENV_TIMEOUT_MS,
-};
+use fms::delivery::DeliverySettings;
 
 /// What `--help` prints.
-pub(crate) const HELP: &str = "\
+pub const HELP: &str = "\
 fms-server: the fms ticket library behind HTTP (see HTTP.md and GET /openapi.json)
 
 USAGE: fms-server [--help]
+       from a checkout of fms: cargo run --release -p fms-server [--features postgres] [-- --help]
 
 Settings, all optional, as environment variables:
 
   DATABASE_URL                            sqlite://fms.db   sqlite://PATH (relative), sqlite:///ABS/PATH,
                                                             sqlite::memory: or postgres://... (Postgres needs a
-                                                            build with `--features postgres`)
+                                                            build with `-p fms-server --features postgres`)
   FMS_LISTEN                              127.0.0.1:8080    address to bind
   FMS_ADMIN_TOKEN                         generated         operator bearer token; when unset, one is generated
                                                             at start, printed once, and kept in memory only
@@ -31,6 +30,10 @@ Settings, all optional, as environment variables:
   TICKET_ACTIVITY_WEBHOOK_TIMEOUT_MS      10000             per-request timeout
   TICKET_ACTIVITY_WEBHOOK_MIN_BACKOFF_MS  5000              first retry delay
   TICKET_ACTIVITY_WEBHOOK_MAX_BACKOFF_MS  3600000           backoff cap
+  TICKET_ACTIVITY_WEBHOOK_LEASE_MS        60000             how long a claimed row stays leased; must exceed the
+                                                            timeout (default: raised to twice a longer timeout)
+  TICKET_ACTIVITY_WEBHOOK_PARK_AFTER_MS   259200000         a row still failing this long after its first attempt
+                                                            is parked (72 h)
   MAKE_USER_ONBOARDING_WEBHOOK_URL        none              where onboarding requests go (own queue, same retries
                                                             and signing as ticket webhooks); unset: the rows are
                                                             marked skipped
@@ -61,35 +64,49 @@ pub(crate) const ENV_TELEGRAM_BOT: &str = "FMS_TELEGRAM_BOT";
 pub(crate) const ENV_ONBOARDING_SECRET: &str = "FMS_ONBOARDING_WEBHOOK_SECRET";
 /// See [`HELP`].
 pub(crate) const ENV_ONBOARDING_TTL: &str = "FMS_ONBOARDING_TTL_SECS";
+/// [`DeliverySettings::batch`] (the spec's name). The webhook settings' names belong to the
+/// server: the library takes a typed [`DeliverySettings`].
+pub(crate) const ENV_BATCH: &str = "TICKET_ACTIVITY_WEBHOOK_BATCH";
+/// [`DeliverySettings::timeout`], in milliseconds (the spec's name).
+pub(crate) const ENV_TIMEOUT_MS: &str = "TICKET_ACTIVITY_WEBHOOK_TIMEOUT_MS";
+/// [`DeliverySettings::max_backoff`], in milliseconds (the spec's name).
+pub(crate) const ENV_MAX_BACKOFF_MS: &str = "TICKET_ACTIVITY_WEBHOOK_MAX_BACKOFF_MS";
+/// [`DeliverySettings::min_backoff`], in milliseconds (fms addition).
+pub(crate) const ENV_MIN_BACKOFF_MS: &str = "TICKET_ACTIVITY_WEBHOOK_MIN_BACKOFF_MS";
+/// [`DeliverySettings::lease`], in milliseconds (fms addition).
+pub(crate) const ENV_LEASE_MS: &str = "TICKET_ACTIVITY_WEBHOOK_LEASE_MS";
+/// [`DeliverySettings::park_after`], in milliseconds (fms addition).
+pub(crate) const ENV_PARK_AFTER_MS: &str = "TICKET_ACTIVITY_WEBHOOK_PARK_AFTER_MS";
 
-/// The server's settings.
+/// The server's settings: [`Settings::from_env`] reads them as the binary does; tests and
+/// embedders start from [`Settings::default`] and change fields.
 #[derive(Debug, Clone)]
-pub(crate) struct Settings {
+pub struct Settings {
     /// `DATABASE_URL`.
-    pub(crate) database_url: String,
+    pub database_url: String,
     /// `FMS_LISTEN`.
-    pub(crate) listen: String,
+    pub listen: String,
     /// `FMS_ADMIN_TOKEN`; `None`: generate one.
-    pub(crate) admin_token: Option<String>,
+    pub admin_token: Option<String>,
     /// `FMS_ALLOW_INSECURE_WEBHOOKS`.
-    pub(crate) allow_insecure_webhooks: bool,
+    pub allow_insecure_webhooks: bool,
     /// `FMS_DISPATCHER`.
-    pub(crate) dispatcher: bool,
+    pub dispatcher: bool,
     /// `TICKET_ACTIVITY_WEBHOOK_*`.
-    pub(crate) delivery: DeliverySettings,
+    pub delivery: DeliverySettings,
     /// How often the background dispatcher looks for due rows without a wake-up.
-    pub(crate) poll_interval: Duration,
+    pub poll_interval: Duration,
     /// `MAKE_USER_ONBOARDING_WEBHOOK_URL`.
-    pub(crate) onboarding_webhook_url: Option<String>,
+    pub onboarding_webhook_url: Option<String>,
     /// `FMS_TELEGRAM_BOT` (without a leading `@`).
-    pub(crate) telegram_bot: Option<String>,
+    pub telegram_bot: Option<String>,
     /// `FMS_ONBOARDING_WEBHOOK_SECRET`.
-    pub(crate) onboarding_secret: Option<String>,
+    pub onboarding_secret: Option<String>,
     /// `FMS_ONBOARDING_TTL_SECS`.
-    pub(crate) onboarding_ttl: Duration,
+    pub onboarding_ttl: Duration,
     /// The clock of the library, the dispatchers and the SLA sweeper; `None`: the system
     /// clock. Not an environment setting: tests inject a `ManualClock`.
-    pub(crate) clock: Option<Arc<dyn Clock>>,
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 impl Default for Settings {
@@ -117,9 +134,10 @@ pub(crate) const DEFAULT_ONBOARDING_TTL_SECS: u64 = 7 * 24 * 60 * 60;
 /// The longest correlation id lifetime accepted: 10 years.
 pub(crate) const MAX_ONBOARDING_TTL_SECS: u64 = 10 * 365 * 24 * 60 * 60;
 
-/// A setting that cannot be used.
+/// A setting that cannot be used, or a store that cannot be opened: the reason, naming the
+/// setting (never repeating a secret's value).
 #[derive(Debug)]
-pub(crate) struct ConfigError(pub(crate) String);
+pub struct ConfigError(pub(crate) String);
 
 impl std::error::Error for ConfigError {}
 
@@ -131,14 +149,12 @@ impl std::fmt::Display for ConfigError {
 
 impl Settings {
     /// Reads the process environment.
-    pub(crate) fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads settings through `lookup` (tests pass a map).
-    pub(crate) fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let mut s = Settings::default();
         if let Some(url) = get(ENV_DATABASE_URL) {
@@ -167,8 +183,14 @@ impl Settings {
         if let Some(v) = get(ENV_MAX_BACKOFF_MS) {
             d = d.with_max_backoff(Duration::from_millis(number(ENV_MAX_BACKOFF_MS, &v)?));
         }
-        // The lease must outlast a request; keep it well above a raised timeout.
-        if d.lease <= d.timeout {
+        if let Some(v) = get(ENV_PARK_AFTER_MS) {
+            d = d.with_park_after(Duration::from_millis(number(ENV_PARK_AFTER_MS, &v)?));
+        }
+        if let Some(v) = get(ENV_LEASE_MS) {
+            // Set explicitly: `validate` refuses one that does not outlast the timeout.
+            d = d.with_lease(Duration::from_millis(number(ENV_LEASE_MS, &v)?));
+        } else if d.lease <= d.timeout {
+            // The lease must outlast a request; keep it well above a raised timeout.
             let lease = d.timeout * 2;
             d = d.with_lease(lease);
         }
@@ -187,7 +209,7 @@ impl Settings {
     /// Checks the onboarding settings (also run by `start`, for settings built in code): an
     /// https URL (http and private targets only with insecure webhooks allowed), a bot
     /// username, a `whsec_` secret, a lifetime of at least one second.
-    pub(crate) fn check_onboarding(&self) -> Result<(), ConfigError> {
+    pub fn check_onboarding(&self) -> Result<(), ConfigError> {
         if let Some(url) = &self.onboarding_webhook_url {
             fms::http::check_url(url, self.allow_insecure_webhooks)
                 .map_err(|e| ConfigError(format!("{ENV_ONBOARDING_URL}={url:?}: {e}")))?;

@@ -10,13 +10,13 @@ use uuid::Uuid;
 use fms::ids::UserId;
 use fms::notification::NotificationQuery;
 
-use crate::app::Shared;
-use crate::app::auth::Caller;
-use crate::app::body::parse_id;
-use crate::app::dto::{NotificationPage, NotificationView};
-use crate::app::error::{ApiError, ErrorBody};
-use crate::app::routes::tenants::tenant_in_path;
-use crate::app::routes::tickets::{decode_cursor, encode_cursor};
+use crate::Shared;
+use crate::auth::Caller;
+use crate::body::parse_id;
+use crate::dto::{NotificationPage, NotificationView};
+use crate::error::{ApiError, ErrorBody};
+use crate::routes::tenants::tenant_in_path;
+use crate::routes::tickets::{decode_cursor, encode_cursor};
 
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
@@ -38,13 +38,14 @@ fn unread(raw: Option<&str>) -> Result<bool, ApiError> {
 #[utoipa::path(
     get, path = "/api/v1/tenants/{tenant_id}/notifications", tag = "notifications",
     params(
-        ("tenant_id" = String, Path, description = "Tenant UUID"),
+        ("tenant_id" = Uuid, Path, description = "Tenant UUID"),
         ("unread" = Option<bool>, Query, description = "`true`: only unread ones"),
-        ("user_id" = Option<String>, Query, description = "Only those this user's dashboard shows: addressed to the user or to their role"),
-        ("limit" = Option<u32>, Query, description = "1 to 200, default 50"),
+        ("user_id" = Option<Uuid>, Query, description = "Only those this user's dashboard shows: addressed to the user or to their role"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200, default 50"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
-    responses((status = 200, body = NotificationPage), (status = 400, body = ErrorBody),
+    responses((status = 200, body = NotificationPage),
+        (status = 400, description = "`invalid_field`: `tenant_id`, `user_id`, `unread`, `limit` or `cursor`", body = ErrorBody),
         (status = 403, description = "Another tenant's key", body = ErrorBody),
         (status = 404, description = "No such tenant, or `user_id` is not a user of it", body = ErrorBody)),
     security(("bearer" = []))
@@ -99,8 +100,9 @@ pub(crate) async fn list(
 /// Marks a notification read (the first read time is kept; marking again is a success).
 #[utoipa::path(
     post, path = "/api/v1/notifications/{notification_id}/read", tag = "notifications",
-    params(("notification_id" = String, Path, description = "Notification UUID")),
-    responses((status = 200, body = NotificationView), (status = 400, body = ErrorBody),
+    params(("notification_id" = Uuid, Path, description = "Notification UUID")),
+    responses((status = 200, body = NotificationView),
+        (status = 400, description = "`invalid_field`: `notification_id` is not a UUID", body = ErrorBody),
         (status = 404, description = "No such notification (or another tenant's)", body = ErrorBody)),
     security(("bearer" = []))
 )]

@@ -1,18 +1,39 @@
-//! The fms HTTP server as a reusable piece: settings, the router, and [`start`], which the
-//! binary (`main.rs`), the end-to-end tests and the benchmark all use.
+//! # fms-server
+//!
+//! The fms ticket library behind HTTP, so that a Make scenario (or curl) uses it exactly as
+//! the spec's Supabase functions, changing only its base URL. The contract is HTTP.md in the
+//! project's steering repository; the server documents itself at `GET /openapi.json`.
+//!
+//! The binary of this package is the server (`cargo run --release -p fms-server`, settings in
+//! `--help`). This library is the same server as a reusable piece, for the binary, the
+//! end-to-end tests and the benchmark: [`Settings`] (read from the environment, or built in
+//! code), [`open_store`] (the store `DATABASE_URL` names), and [`start`], which serves on a
+//! bound listener until [`Running::shutdown`].
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let settings = fms_server::Settings::from_env()?;
+//! let store = fms_server::open_store(&settings.database_url).await?;
+//! let listener = tokio::net::TcpListener::bind(&settings.listen).await?;
+//! let running = fms_server::start(&settings, store, listener).await?;
+//! println!("listening on {}", running.addr);
+//! // ... until a shutdown signal:
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
 //!
 //! Layout: one module per concern (`auth`, `body`, `error`, `dto`, `metrics`, `openapi`,
 //! `store`, `config`) and one module per area of endpoints under `routes/`.
 
-pub(crate) mod auth;
-pub(crate) mod body;
-pub(crate) mod config;
-pub(crate) mod dto;
-pub(crate) mod error;
-pub(crate) mod metrics;
-pub(crate) mod openapi;
-pub(crate) mod routes;
-pub(crate) mod store;
+mod auth;
+mod body;
+mod config;
+mod dto;
+mod error;
+mod metrics;
+mod openapi;
+mod routes;
+mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,7 +54,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 
-pub(crate) use config::Settings;
+pub use config::{ConfigError, HELP, Settings};
+pub use store::{ServerStore, open_postgres, open_store};
 
 /// Request bodies larger than this get 413.
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
@@ -82,9 +104,9 @@ pub(crate) fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// A server that failed to start.
+/// A server that failed to start: the reason, for humans.
 #[derive(Debug)]
-pub(crate) struct StartError(pub(crate) String);
+pub struct StartError(String);
 
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -94,17 +116,16 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// A started server.
+/// A started server. Stop it with [`Running::shutdown`]; dropping it only tells the HTTP
+/// server to stop accepting connections, without waiting for anything.
 #[derive(Debug)]
-pub(crate) struct Running {
+pub struct Running {
     /// Where it listens.
-    pub(crate) addr: SocketAddr,
+    pub addr: SocketAddr,
     /// The operator token when it was generated at start (print it once); `None` when it
     /// came from the settings.
-    pub(crate) generated_admin_token: Option<String>,
-    /// The shared state (tests reach the library through it).
-    #[allow(dead_code)]
-    pub(crate) state: Shared,
+    pub generated_admin_token: Option<String>,
+    state: Shared,
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     runtime: Option<Runtime>,
@@ -114,12 +135,14 @@ pub(crate) struct Running {
 /// delivery [`Runtime`] (ticket webhooks, onboarding requests, the SLA sweeper, wake-ups on
 /// every commit and, on Postgres, on other servers' commits) with the metrics as its
 /// observer; then the HTTP server.
-pub(crate) async fn start(
+/// Fails when the settings cannot be used (see [`Settings::check_onboarding`]), the webhook
+/// sender cannot be built, or the runtime cannot start (on Postgres: LISTEN).
+pub async fn start(
     settings: &Settings,
-    store: impl Into<store::ServerStore>,
+    store: impl Into<ServerStore>,
     listener: TcpListener,
 ) -> Result<Running, StartError> {
-    let store: store::ServerStore = store.into();
+    let store: ServerStore = store.into();
     settings
         .check_onboarding()
         .map_err(|e| StartError(e.to_string()))?;
@@ -212,9 +235,14 @@ pub(crate) async fn start(
 }
 
 impl Running {
+    /// The library this server serves (the same [`Fms`] the handlers use).
+    pub fn fms(&self) -> &Fms {
+        &self.state.fms
+    }
+
     /// Stops gracefully: no new connections, in-flight requests finish, then the dispatchers
     /// finish their batches and release unsent claims.
-    pub(crate) async fn shutdown(self) {
+    pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         match self.server.await {
             Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),

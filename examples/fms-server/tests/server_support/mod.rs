@@ -1,6 +1,6 @@
-//! Shared harness of the fms-server end-to-end tests: the server's own app (included by path
-//! from `examples/fms-server/app`) started on an ephemeral 127.0.0.1 port, a real HTTP client,
-//! and a webhook receiver on loopback.
+//! Shared harness of the fms-server end-to-end tests: the server (this package's library)
+//! started on an ephemeral 127.0.0.1 port, a real HTTP client, and a webhook receiver on
+//! loopback.
 //!
 //! The store: SQLite in memory, fresh per test; with the `postgres` feature and
 //! `FMS_TEST_POSTGRES_URL` set, a fresh schema of that database per test.
@@ -14,15 +14,13 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::app;
-
 /// The operator token every test server uses.
 pub const ADMIN: &str = "test-operator-token";
 
 /// The store of one test: a fresh in-memory SQLite database, or, with the `postgres` feature
 /// and `FMS_TEST_POSTGRES_URL` set, a fresh migrated schema of that database (dropped again by
 /// [`Server::stop`]).
-async fn store() -> (app::store::ServerStore, Option<String>) {
+async fn store() -> (fms_server::ServerStore, Option<String>) {
     #[cfg(feature = "postgres")]
     if let Ok(url) = std::env::var("FMS_TEST_POSTGRES_URL") {
         use fms::postgres::sqlx::{self, AssertSqlSafe, PgPool};
@@ -33,12 +31,12 @@ async fn store() -> (app::store::ServerStore, Option<String>) {
             .await
             .expect("create schema");
         admin.close().await;
-        let store = app::store::open_postgres(&url, Some(&name))
+        let store = fms_server::open_postgres(&url, Some(&name))
             .await
             .expect("postgres store");
         return (store, Some(name));
     }
-    let store = app::store::open_store("sqlite::memory:")
+    let store = fms_server::open_store("sqlite::memory:")
         .await
         .expect("in-memory store");
     (store, None)
@@ -67,7 +65,7 @@ async fn drop_schema(_name: &str) {}
 pub struct Server {
     pub base: String,
     pub client: reqwest::Client,
-    pub running: Option<app::Running>,
+    pub running: Option<fms_server::Running>,
     schema: Option<String>,
 }
 
@@ -113,7 +111,7 @@ impl Server {
     }
 
     /// Starts a server with changed settings.
-    pub async fn start_with(change: impl FnOnce(&mut app::Settings)) -> Self {
+    pub async fn start_with(change: impl FnOnce(&mut fms_server::Settings)) -> Self {
         let (store, schema) = store().await;
         Self::start_on(store, schema, change).await
     }
@@ -123,11 +121,11 @@ impl Server {
     /// leaves the schema to this server's [`Server::stop`].
     pub async fn another_on_same_database(
         &self,
-        change: impl FnOnce(&mut app::Settings),
+        change: impl FnOnce(&mut fms_server::Settings),
     ) -> Option<Self> {
         #[cfg(feature = "postgres")]
         if let (Some(schema), Ok(url)) = (&self.schema, std::env::var("FMS_TEST_POSTGRES_URL")) {
-            let store = app::store::open_postgres(&url, Some(schema))
+            let store = fms_server::open_postgres(&url, Some(schema))
                 .await
                 .expect("postgres store");
             return Some(Self::start_on(store, None, change).await);
@@ -137,14 +135,14 @@ impl Server {
     }
 
     async fn start_on(
-        store: app::store::ServerStore,
+        store: fms_server::ServerStore,
         schema: Option<String>,
-        change: impl FnOnce(&mut app::Settings),
+        change: impl FnOnce(&mut fms_server::Settings),
     ) -> Self {
-        let mut settings = app::Settings {
+        let mut settings = fms_server::Settings {
             admin_token: Some(ADMIN.to_owned()),
             allow_insecure_webhooks: true,
-            ..app::Settings::default()
+            ..fms_server::Settings::default()
         };
         settings.delivery = settings
             .delivery
@@ -154,7 +152,7 @@ impl Server {
         settings.poll_interval = Duration::from_millis(50);
         change(&mut settings);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let running = app::start(&settings, store, listener)
+        let running = fms_server::start(&settings, store, listener)
             .await
             .expect("server starts");
         let base = format!("http://{}", running.addr);

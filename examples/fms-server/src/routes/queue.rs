@@ -12,11 +12,11 @@ use fms::ids::QueueEntryId;
 use fms::queue::{QueueEntry, QueueQuery, QueueState};
 use fms::ticket::UnknownName;
 
-use crate::app::Shared;
-use crate::app::auth::Caller;
-use crate::app::dto::{QueuePage, QueueRowView};
-use crate::app::error::{ApiError, ErrorBody};
-use crate::app::routes::tenants::tenant_in_path;
+use crate::Shared;
+use crate::auth::Caller;
+use crate::dto::{QueuePage, QueueRowView};
+use crate::error::{ApiError, ErrorBody};
+use crate::routes::tenants::tenant_in_path;
 
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
@@ -42,13 +42,15 @@ fn decode_cursor(raw: &str) -> Result<i64, ApiError> {
 #[utoipa::path(
     get, path = "/api/v1/tenants/{tenant_id}/webhook-queue", tag = "webhook queue",
     params(
-        ("tenant_id" = String, Path, description = "Tenant UUID"),
+        ("tenant_id" = Uuid, Path, description = "Tenant UUID"),
         ("state" = Option<String>, Query, description = "pending, leased, delivered, skipped or parked"),
-        ("limit" = Option<u32>, Query, description = "1 to 200, default 50"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200, default 50"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
-    responses((status = 200, body = QueuePage), (status = 400, body = ErrorBody),
-        (status = 403, body = ErrorBody)),
+    responses((status = 200, body = QueuePage),
+        (status = 400, description = "`invalid_field`: `tenant_id`, `state`, `limit` or `cursor`", body = ErrorBody),
+        (status = 403, description = "Another tenant's key", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub(crate) async fn list(
@@ -102,8 +104,10 @@ async fn entry(state: &Shared, caller: Caller, raw: &str) -> Result<QueueEntryId
 /// Sends a parked or skipped row again (pending, due now, attempts reset).
 #[utoipa::path(
     post, path = "/api/v1/webhook-queue/{entry_id}/replay", tag = "webhook queue",
-    params(("entry_id" = i64, Path, description = "Queue row id")),
-    responses((status = 200, body = QueueRowView), (status = 404, body = ErrorBody),
+    params(("entry_id" = i64, Path, description = "Queue row id (an integer, not a UUID)")),
+    responses((status = 200, body = QueueRowView),
+        (status = 400, description = "`invalid_field`: `entry_id` is not an integer", body = ErrorBody),
+        (status = 404, description = "No such row (or another tenant's)", body = ErrorBody),
         (status = 409, description = "The row is not parked or skipped", body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -119,8 +123,10 @@ pub(crate) async fn replay(
 /// Gives up on a pending or parked row (`skipped`), so its ticket's later rows flow again.
 #[utoipa::path(
     post, path = "/api/v1/webhook-queue/{entry_id}/skip", tag = "webhook queue",
-    params(("entry_id" = i64, Path, description = "Queue row id")),
-    responses((status = 200, body = QueueRowView), (status = 404, body = ErrorBody),
+    params(("entry_id" = i64, Path, description = "Queue row id (an integer, not a UUID)")),
+    responses((status = 200, body = QueueRowView),
+        (status = 400, description = "`invalid_field`: `entry_id` is not an integer", body = ErrorBody),
+        (status = 404, description = "No such row (or another tenant's)", body = ErrorBody),
         (status = 409, description = "The row is leased or already done", body = ErrorBody)),
     security(("bearer" = []))
 )]

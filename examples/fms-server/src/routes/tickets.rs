@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use fms::activity::ActivityType;
 use fms::ids::{TenantId, TicketId, UserId};
@@ -17,11 +18,11 @@ use fms::store::TicketQuery;
 use fms::ticket::{Status, Ticket, UnknownName};
 use fms::user::User;
 
-use crate::app::Shared;
-use crate::app::auth::Caller;
-use crate::app::body::{self, JsonBody, parse_id};
-use crate::app::dto::{ActivityView, TicketPage, TicketView};
-use crate::app::error::{ApiError, ErrorBody};
+use crate::Shared;
+use crate::auth::Caller;
+use crate::body::{self, Body, parse_id};
+use crate::dto::{ActivityView, AssignBody, NewActivityBody, StatusBody, TicketPage, TicketView};
+use crate::error::{ApiError, ErrorBody};
 
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
@@ -95,8 +96,9 @@ async fn full_view(state: &Shared, ticket: &Ticket) -> Result<Json<TicketView>, 
 /// A ticket with its activities (oldest first).
 #[utoipa::path(
     get, path = "/api/v1/tickets/{ticket_id}", tag = "tickets",
-    params(("ticket_id" = String, Path, description = "Ticket UUID")),
+    params(("ticket_id" = Uuid, Path, description = "Ticket UUID")),
     responses((status = 200, body = TicketView),
+        (status = 400, description = "`invalid_field`: `ticket_id` is not a UUID", body = ErrorBody),
         (status = 404, description = "No such ticket (or another tenant's)", body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -133,12 +135,13 @@ pub(crate) fn decode_cursor<T: std::str::FromStr>(
     get, path = "/api/v1/tickets", tag = "tickets",
     params(
         ("status" = Option<String>, Query, description = "Only this status"),
-        ("limit" = Option<u32>, Query, description = "1 to 200, default 50"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200, default 50"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
-        ("tenant_id" = Option<String>, Query, description = "Required for the operator; a tenant key may only name its own"),
+        ("tenant_id" = Option<Uuid>, Query, description = "Required for the operator; a tenant key may only name its own"),
     ),
     responses((status = 200, description = "`items` without activities", body = TicketPage),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
+        (status = 400, description = "`missing_field` (`tenant_id`, operator token) or `invalid_field`: `tenant_id`, `status`, `limit` or `cursor`", body = ErrorBody),
+        (status = 403, description = "`tenant_id` names another tenant", body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub(crate) async fn list(
@@ -193,26 +196,26 @@ pub(crate) async fn list(
 /// Adds a comment, executor update or complainant interaction.
 #[utoipa::path(
     post, path = "/api/v1/tickets/{ticket_id}/activities", tag = "tickets",
-    params(("ticket_id" = String, Path, description = "Ticket UUID")),
-    request_body = crate::app::dto::NewActivityBody,
-    responses((status = 201, body = ActivityView), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+    params(("ticket_id" = Uuid, Path, description = "Ticket UUID")),
+    request_body = NewActivityBody,
+    responses((status = 201, body = ActivityView),
+        (status = 400, description = "`invalid_json` (not a JSON object), `missing_field`, or `invalid_field` (a wrong type or value, a malformed path id, or a key this body does not have); `field` names the field", body = ErrorBody),
+        (status = 404, description = "No such ticket (or another tenant's)", body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub(crate) async fn add_activity(
     State(state): State<Shared>,
     caller: Caller,
     Path(raw): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<NewActivityBody>,
 ) -> Result<(StatusCode, Json<ActivityView>), ApiError> {
     let ticket = load(&state, caller, &raw).await?;
-    let obj = body::object(&body)?;
-    let activity_type: ActivityType = body::req_str(obj, "type")?
+    let activity_type: ActivityType = body::non_blank("type", body.activity_type)?
         .parse()
         .map_err(|e: UnknownName| ApiError::invalid("type", e))?;
-    let comment = body::opt_str(obj, "comment")?;
-    let metadata = obj.get("metadata").cloned().unwrap_or_default();
-    let created_by: UserId = body::req_id(obj, "created_by")?;
+    let comment = body.comment;
+    let metadata = body.metadata.map(Value::Object).unwrap_or_default();
+    let created_by: UserId = body::id("created_by", &body.created_by)?;
     let activity = state
         .fms
         .add_activity(
@@ -235,30 +238,28 @@ pub(crate) async fn add_activity(
 /// Moves a ticket along the workflow.
 #[utoipa::path(
     post, path = "/api/v1/tickets/{ticket_id}/status", tag = "tickets",
-    params(("ticket_id" = String, Path, description = "Ticket UUID")),
-    request_body = crate::app::dto::StatusBody,
+    params(("ticket_id" = Uuid, Path, description = "Ticket UUID")),
+    request_body = StatusBody,
     responses((status = 200, body = TicketView),
-        (status = 400, description = "Unknown status: `invalid_field`", body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 409, description = "`invalid_transition`, naming the allowed moves", body = ErrorBody)),
+        (status = 400, description = "`invalid_json` (not a JSON object), `missing_field`, or `invalid_field` (a wrong type or value, a malformed path id, or a key this body does not have); `field` names the field", body = ErrorBody),
+        (status = 404, description = "No such ticket (or another tenant's)", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`, naming the allowed moves; or `conflict`: concurrent changes kept winning (rare)", body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub(crate) async fn change_status(
     State(state): State<Shared>,
     caller: Caller,
     Path(raw): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<StatusBody>,
 ) -> Result<Json<TicketView>, ApiError> {
     let ticket = load(&state, caller, &raw).await?;
-    let obj = body::object(&body)?;
-    let to: Status = body::req_str(obj, "status")?
+    let to: Status = body::non_blank("status", body.status)?
         .parse()
         .map_err(|e: UnknownName| ApiError::invalid("status", e))?;
-    let comment = body::opt_str(obj, "comment")?;
-    let changed_by: UserId = body::req_id(obj, "changed_by")?;
+    let changed_by: UserId = body::id("changed_by", &body.changed_by)?;
     let ticket = state
         .fms
-        .change_status(ticket.id, to, Some(changed_by), comment)
+        .change_status(ticket.id, to, Some(changed_by), body.comment)
         .await?;
     full_view(&state, &ticket).await
 }
@@ -266,21 +267,22 @@ pub(crate) async fn change_status(
 /// Assigns (or reassigns) an executor; an open ticket moves to `in-progress`.
 #[utoipa::path(
     post, path = "/api/v1/tickets/{ticket_id}/assign", tag = "tickets",
-    params(("ticket_id" = String, Path, description = "Ticket UUID")),
-    request_body = crate::app::dto::AssignBody,
-    responses((status = 200, body = TicketView), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    params(("ticket_id" = Uuid, Path, description = "Ticket UUID")),
+    request_body = AssignBody,
+    responses((status = 200, body = TicketView),
+        (status = 400, description = "`invalid_json` (not a JSON object), `missing_field`, or `invalid_field` (a wrong type or value, a malformed path id, or a key this body does not have); `field` names the field", body = ErrorBody),
+        (status = 404, description = "No such ticket (or another tenant's)", body = ErrorBody),
+        (status = 409, description = "`conflict`: the ticket is closed or already assigned to this executor", body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub(crate) async fn assign(
     State(state): State<Shared>,
     caller: Caller,
     Path(raw): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<AssignBody>,
 ) -> Result<Json<TicketView>, ApiError> {
     let ticket = load(&state, caller, &raw).await?;
-    let obj = body::object(&body)?;
-    let executor: UserId = body::req_id(obj, "executor_id")?;
+    let executor: UserId = body::id("executor_id", &body.executor_id)?;
     let ticket = state.fms.assign_executor(ticket.id, executor, None).await?;
     full_view(&state, &ticket).await
 }

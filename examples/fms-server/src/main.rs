@@ -3,17 +3,16 @@
 //! OpenAPI document is served at `/openapi.json`.
 //!
 //! ```sh
-//! cargo run --release --example fms-server            # SQLite fms.db, 127.0.0.1:8080
-//! cargo run --release --example fms-server -- --help  # the settings
+//! cargo run --release -p fms-server                       # SQLite fms.db, 127.0.0.1:8080
+//! cargo run --release -p fms-server -- --help             # the settings
+//! cargo run --release -p fms-server --features postgres   # to serve DATABASE_URL=postgres://...
 //! ```
-
-mod app;
 
 use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
 
-use app::config::{HELP, Settings};
+use fms_server::{HELP, Settings};
 
 fn main() -> ExitCode {
     if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
@@ -57,11 +56,11 @@ fn init_logs() {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let settings = Settings::from_env()?;
-    let store = app::store::open_store(&settings.database_url).await?;
+    let store = fms_server::open_store(&settings.database_url).await?;
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
-    let running = app::start(&settings, store, listener).await?;
+    let running = fms_server::start(&settings, store, listener).await?;
     if let Some(token) = &running.generated_admin_token {
         // Printed once, on stdout, so it can be captured; kept in memory only.
         println!("FMS_ADMIN_TOKEN={token}");

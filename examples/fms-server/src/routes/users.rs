@@ -8,12 +8,12 @@ use axum::{Json, Router};
 use fms::ids::UserId;
 use fms::user::{NewUser, Role, UserPatch};
 
-use crate::app::Shared;
-use crate::app::auth::Caller;
-use crate::app::body::{self, JsonBody, parse_id};
-use crate::app::dto::UserView;
-use crate::app::error::{ApiError, ErrorBody};
-use crate::app::routes::tenants::tenant_in_path;
+use crate::Shared;
+use crate::auth::Caller;
+use crate::body::{Body, StringOrInteger, parse_id};
+use crate::dto::{NewUserBody, UserPatchBody, UserView};
+use crate::error::{ApiError, ErrorBody};
+use crate::routes::tenants::tenant_in_path;
 
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
@@ -24,11 +24,13 @@ pub(crate) fn router() -> Router<Shared> {
 /// Creates a user.
 #[utoipa::path(
     post, path = "/api/v1/tenants/{tenant_id}/users", tag = "users",
-    params(("tenant_id" = String, Path, description = "Tenant UUID")),
-    request_body = crate::app::dto::NewUserBody,
+    params(("tenant_id" = Uuid, Path, description = "Tenant UUID")),
+    request_body = NewUserBody,
     responses(
         (status = 201, body = UserView),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, description = "`invalid_json` (not a JSON object), `missing_field`, or `invalid_field` (a wrong type or value, a malformed path id, or a key this body does not have); `field` names the field", body = ErrorBody),
+        (status = 403, description = "Another tenant's key", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "The chat id is already used in the tenant", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -37,25 +39,23 @@ pub(crate) async fn create(
     State(state): State<Shared>,
     caller: Caller,
     Path(raw): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<NewUserBody>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let tenant = tenant_in_path(caller, &raw)?;
-    let obj = body::object(&body)?;
-    let name = body::req_str(obj, "name")?;
-    let role: Role = body::req_str(obj, "role")?
+    let role: Role = crate::body::non_blank("role", body.role)?
         .parse()
         .map_err(|e: fms::ticket::UnknownName| ApiError::invalid("role", e))?;
-    let mut new = NewUser::new(tenant, name, role);
-    new.telegram_chat_id = body::opt_chat_id(obj, "telegram_chat_id")?.flatten();
-    new.email = body::opt_str(obj, "email")?;
-    new.phone = body::opt_str(obj, "phone")?;
-    new.designation = body::opt_str(obj, "designation")?;
-    new.department = body::opt_str(obj, "department")?;
-    if let Some(active) = body::opt_bool(obj, "active")? {
+    let mut new = NewUser::new(tenant, body.name, role);
+    new.telegram_chat_id = body.telegram_chat_id.map(|c| c.0);
+    new.email = body.email;
+    new.phone = body.phone;
+    new.designation = body.designation;
+    new.department = body.department;
+    if let Some(active) = body.active {
         new.active = active;
     }
-    new.skills = body::opt_list(obj, "skills")?.unwrap_or_default();
-    new.buildings = body::opt_list(obj, "buildings")?.unwrap_or_default();
+    new.skills = body.skills.unwrap_or_default();
+    new.buildings = body.buildings.unwrap_or_default();
     let user = state.fms.create_user(new).await?;
     Ok((StatusCode::CREATED, Json(UserView::of(&user))))
 }
@@ -70,8 +70,9 @@ async fn load(state: &Shared, caller: Caller, raw: &str) -> Result<fms::user::Us
 /// A user.
 #[utoipa::path(
     get, path = "/api/v1/users/{user_id}", tag = "users",
-    params(("user_id" = String, Path, description = "User UUID")),
+    params(("user_id" = Uuid, Path, description = "User UUID")),
     responses((status = 200, body = UserView),
+        (status = 400, description = "`invalid_field`: `user_id` is not a UUID", body = ErrorBody),
         (status = 404, description = "No such user (or another tenant's)", body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -86,30 +87,31 @@ pub(crate) async fn show(
 /// Changes a user (absent fields are kept, `null` clears).
 #[utoipa::path(
     patch, path = "/api/v1/users/{user_id}", tag = "users",
-    params(("user_id" = String, Path, description = "User UUID")),
-    request_body = crate::app::dto::UserPatchBody,
-    responses((status = 200, body = UserView), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    params(("user_id" = Uuid, Path, description = "User UUID")),
+    request_body = UserPatchBody,
+    responses((status = 200, body = UserView),
+        (status = 400, description = "`invalid_json` (not a JSON object), `missing_field`, or `invalid_field` (a wrong type or value, a malformed path id, or a key this body does not have); `field` names the field", body = ErrorBody),
+        (status = 404, description = "No such user (or another tenant's)", body = ErrorBody),
+        (status = 409, description = "The chat id is already used in the tenant", body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub(crate) async fn update(
     State(state): State<Shared>,
     caller: Caller,
     Path(raw): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<UserPatchBody>,
 ) -> Result<Json<UserView>, ApiError> {
     let user = load(&state, caller, &raw).await?;
-    let obj = body::object(&body)?;
     let patch = UserPatch {
-        name: body::opt_str(obj, "name")?,
-        active: body::opt_bool(obj, "active")?,
-        telegram_chat_id: body::opt_chat_id(obj, "telegram_chat_id")?,
-        email: body::patch_str(obj, "email")?,
-        phone: body::patch_str(obj, "phone")?,
-        designation: body::patch_str(obj, "designation")?,
-        department: body::patch_str(obj, "department")?,
-        skills: body::opt_list(obj, "skills")?,
-        buildings: body::opt_list(obj, "buildings")?,
+        name: body.name,
+        active: body.active,
+        telegram_chat_id: body.telegram_chat_id.map(|c| c.map(|StringOrInteger(c)| c)),
+        email: body.email,
+        phone: body.phone,
+        designation: body.designation,
+        department: body.department,
+        skills: body.skills,
+        buildings: body.buildings,
         onboarding: None,
     };
     Ok(Json(UserView::of(

@@ -9,11 +9,13 @@ use serde_json::Value;
 use fms::ids::TenantId;
 use fms::tenant::{NewTenant, TenantPatch};
 
-use crate::app::Shared;
-use crate::app::auth::{Caller, generate_token, hash_token};
-use crate::app::body::{self, JsonBody, parse_id};
-use crate::app::dto::{TenantCreated, TenantView};
-use crate::app::error::{ApiError, ErrorBody};
+use crate::Shared;
+use crate::auth::{Caller, generate_token, hash_token};
+use crate::body::{Body, parse_id};
+use crate::dto::{
+    DryRunBody, NewTenantBody, RulesBody, TenantCreated, TenantPatchBody, TenantView,
+};
+use crate::error::{ApiError, ErrorBody};
 
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
@@ -47,10 +49,10 @@ fn timezone(raw: &str) -> Result<chrono_tz::Tz, ApiError> {
 /// Creates a tenant and its API key.
 #[utoipa::path(
     post, path = "/api/v1/tenants", tag = "tenants",
-    request_body = crate::app::dto::NewTenantBody,
+    request_body = NewTenantBody,
     responses(
         (status = 201, description = "Created; `api_key` is shown only now", body = TenantCreated),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, description = "`invalid_json` (not a JSON object), `missing_field`, or `invalid_field` (a wrong type or value, or a key this body does not have); `field` names the field", body = ErrorBody),
         (status = 403, description = "Not the operator", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -58,16 +60,15 @@ fn timezone(raw: &str) -> Result<chrono_tz::Tz, ApiError> {
 pub(crate) async fn create(
     State(state): State<Shared>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    Body(body): Body<NewTenantBody>,
 ) -> Result<(StatusCode, Json<TenantCreated>), ApiError> {
     caller.require_operator()?;
-    let obj = body::object(&body)?;
-    let mut new = NewTenant::new(body::req_str(obj, "name")?);
-    if let Some(Some(url)) = body::patch_str(obj, "automation_webhook_url")? {
+    let mut new = NewTenant::new(body.name);
+    if let Some(url) = body.automation_webhook_url.filter(|u| !u.trim().is_empty()) {
         check_webhook_url(&state, &url)?;
         new = new.with_webhook_url(url);
     }
-    if let Some(tz) = body::opt_str(obj, "timezone")? {
+    if let Some(tz) = body.timezone {
         new = new.with_timezone(timezone(&tz)?);
     }
     let tenant = state.fms.create_tenant(new).await?;
@@ -91,11 +92,12 @@ pub(crate) async fn create(
 /// A tenant's settings.
 #[utoipa::path(
     get, path = "/api/v1/tenants/{tenant_id}", tag = "tenants",
-    params(("tenant_id" = String, Path, description = "Tenant UUID")),
+    params(("tenant_id" = Uuid, Path, description = "Tenant UUID")),
     responses(
         (status = 200, body = TenantView),
+        (status = 400, description = "`invalid_field`: `tenant_id` is not a UUID", body = ErrorBody),
         (status = 403, description = "Another tenant's key", body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -112,11 +114,13 @@ pub(crate) async fn show(
 /// clears the URL).
 #[utoipa::path(
     patch, path = "/api/v1/tenants/{tenant_id}", tag = "tenants",
-    params(("tenant_id" = String, Path, description = "Tenant UUID")),
-    request_body = crate::app::dto::TenantPatchBody,
+    params(("tenant_id" = Uuid, Path, description = "Tenant UUID")),
+    request_body = TenantPatchBody,
     responses(
         (status = 200, body = TenantView),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, description = "`invalid_json` (not a JSON object), `missing_field`, or `invalid_field` (a wrong type or value, a malformed path id, or a key this body does not have); `field` names the field", body = ErrorBody),
+        (status = 403, description = "Another tenant's key", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -124,26 +128,23 @@ pub(crate) async fn update(
     State(state): State<Shared>,
     caller: Caller,
     Path(raw): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<TenantPatchBody>,
 ) -> Result<Json<TenantView>, ApiError> {
     let id = tenant_in_path(caller, &raw)?;
-    let obj = body::object(&body)?;
-    let mut patch = TenantPatch::default();
-    if let Some(name) = body::opt_str(obj, "name")? {
-        patch.name = Some(name);
-    }
-    if let Some(url) = body::patch_str(obj, "automation_webhook_url")? {
+    let mut patch = TenantPatch {
+        name: body.name,
+        webhook_secret: body.webhook_secret,
+        ..TenantPatch::default()
+    };
+    if let Some(url) = body.automation_webhook_url {
         let url = url.filter(|u| !u.trim().is_empty());
         if let Some(u) = &url {
             check_webhook_url(&state, u)?;
         }
         patch.automation_webhook_url = Some(url);
     }
-    if let Some(tz) = body::opt_str(obj, "timezone")? {
+    if let Some(tz) = body.timezone {
         patch.timezone = Some(timezone(&tz)?);
-    }
-    if let Some(secret) = body::opt_str(obj, "webhook_secret")? {
-        patch.webhook_secret = Some(secret);
     }
     Ok(Json(TenantView::of(
         &state.fms.update_tenant(id, patch).await?,
@@ -154,9 +155,11 @@ pub(crate) async fn update(
 /// documented in `docs/rules.md`.
 #[utoipa::path(
     get, path = "/api/v1/tenants/{tenant_id}/rules", tag = "rules",
-    params(("tenant_id" = String, Path, description = "Tenant UUID")),
+    params(("tenant_id" = Uuid, Path, description = "Tenant UUID")),
     responses((status = 200, description = "The rule set (see docs/rules.md)", body = Object),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 400, description = "`invalid_field`: `tenant_id` is not a UUID", body = ErrorBody),
+        (status = 403, description = "Another tenant's key", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub(crate) async fn rules(
@@ -175,22 +178,23 @@ pub(crate) async fn rules(
 /// name the rule and the field.
 #[utoipa::path(
     put, path = "/api/v1/tenants/{tenant_id}/rules", tag = "rules",
-    params(("tenant_id" = String, Path, description = "Tenant UUID")),
-    request_body(content = Object, description = "A rule set (see docs/rules.md); unknown fields are errors"),
+    params(("tenant_id" = Uuid, Path, description = "Tenant UUID")),
+    request_body = RulesBody,
     responses((status = 200, description = "The saved rule set", body = Object),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 400, description = "`invalid_json`, `missing_field` or `invalid_field`; `field` is the path of the first problem (`rules[2](hvac).actions.assign.pool`), the message lists them all", body = ErrorBody),
+        (status = 403, description = "Another tenant's key", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub(crate) async fn put_rules(
     State(state): State<Shared>,
     caller: Caller,
     Path(raw): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(RulesBody(rules)): Body<RulesBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = tenant_in_path(caller, &raw)?;
-    body::object(&body)?;
     state.fms.tenant(id).await?;
-    let saved = state.fms.put_rules_json(id, &body.to_string()).await?;
+    let saved = state.fms.put_rules(id, rules).await?;
     Ok(Json(
         serde_json::to_value(&saved).map_err(|e| ApiError::internal(&e))?,
     ))
@@ -200,35 +204,38 @@ pub(crate) async fn put_rules(
 /// stores nothing. `tenant_id` may be left out of the body.
 #[utoipa::path(
     post, path = "/api/v1/tenants/{tenant_id}/rules/dry-run", tag = "rules",
-    params(("tenant_id" = String, Path, description = "Tenant UUID")),
-    request_body = crate::app::dto::IntakeBody,
+    params(("tenant_id" = Uuid, Path, description = "Tenant UUID")),
+    request_body = DryRunBody,
     responses((status = 200, description = "The decision: final priority, SLA due times, executor, trace", body = Object),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 400, description = "`invalid_json` (not a JSON object), `missing_field`, or `invalid_field` (a wrong type or value, a malformed path id, or a key this body does not have); `field` names the field", body = ErrorBody),
+        (status = 403, description = "Another tenant's key, or `user_inactive`", body = ErrorBody),
+        (status = 404, description = "`user_not_found`: no user with this `chat_id` in the tenant", body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub(crate) async fn dry_run(
     State(state): State<Shared>,
     caller: Caller,
     Path(raw): Path<String>,
-    JsonBody(mut body): JsonBody,
+    Body(DryRunBody(mut body)): Body<DryRunBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = tenant_in_path(caller, &raw)?;
-    let obj = body
-        .as_object_mut()
-        .ok_or_else(|| ApiError::invalid_json("the body must be a JSON object"))?;
-    match obj.get("tenant_id") {
-        None | Some(Value::Null) => {
-            obj.insert("tenant_id".into(), Value::String(id.to_string()));
-        }
-        Some(Value::String(s)) if s.trim().parse::<TenantId>().ok() != Some(id) => {
+    if let Some(key) = body.take_ignored().into_iter().next() {
+        return Err(ApiError::invalid(
+            &key,
+            "unknown field; a dry run takes the intake's fields only",
+        ));
+    }
+    match body.tenant_id.as_deref().map(str::trim) {
+        None | Some("") => body.tenant_id = Some(id.to_string()),
+        Some(s) if s.parse::<TenantId>().ok() != Some(id) => {
             return Err(ApiError::invalid(
                 "tenant_id",
                 "must be the tenant of the path (or left out)",
             ));
         }
-        _ => {}
+        Some(_) => {}
     }
-    let decision = state.fms.dry_run(&body).await?;
+    let decision = state.fms.dry_run(&body.to_json()).await?;
     Ok(Json(
         serde_json::to_value(&decision).map_err(|e| ApiError::internal(&e))?,
     ))

@@ -1,18 +1,14 @@
-//! End-to-end intake throughput of the example server: requests per second at concurrency 16
+//! End-to-end intake throughput of the server: requests per second at concurrency 16
 //! from a separate process over loopback, against a minimal axum handler that only parses the
 //! same JSON and answers 200 (the HTTP ceiling on this machine), in the same run. Prints both
 //! rates, their ratio, and each server's peak memory (VmHWM).
 //!
-//! `cargo bench --bench server`. The servers are this binary re-executed as a child process
+//! `cargo bench -p fms-server --bench server`. The servers are this binary re-executed as a child process
 //! (`FMS_BENCH_CHILD=fms|fms-memory|minimal`); the parent is the load generator. Bounded
 //! (3 × 4 s: fms on a SQLite file, fms on in-memory SQLite, the minimal handler).
 //! `FMS_BENCH_SECS` changes the measured seconds per server.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/fms-server/app/mod.rs"]
-mod app;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -240,14 +236,14 @@ async fn serve_fms(in_memory: bool) -> std::net::SocketAddr {
     } else {
         format!("sqlite://{}", dir.join("fms.db").display())
     };
-    let settings = app::Settings {
+    let settings = fms_server::Settings {
         admin_token: Some(ADMIN.to_owned()),
         database_url: url.clone(),
-        ..app::Settings::default()
+        ..fms_server::Settings::default()
     };
-    let store = app::store::open_store(&url).await.unwrap();
+    let store = fms_server::open_store(&url).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = app::start(&settings, store, listener).await.unwrap();
+    let running = fms_server::start(&settings, store, listener).await.unwrap();
     let addr = running.addr;
     std::mem::forget(running); // serves until the process exits
     addr

@@ -8,11 +8,11 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 
-use crate::app::Shared;
-use crate::app::auth::Caller;
-use crate::app::body::{self, JsonBody};
-use crate::app::dto::{BatchAnswer, BatchCounts, IntakeAnswer};
-use crate::app::error::{ApiError, ErrorBody};
+use crate::Shared;
+use crate::auth::Caller;
+use crate::body::{self, Body};
+use crate::dto::{BatchAnswer, BatchCounts, IntakeAnswer, IntakeBody, RunBatchBody};
+use crate::error::{ApiError, ErrorBody};
 
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
@@ -26,16 +26,15 @@ pub(crate) fn router() -> Router<Shared> {
 /// The spec's ticket intake.
 #[utoipa::path(
     post, path = "/functions/v1/telegram-webhook", tag = "spec functions",
-    request_body = crate::app::dto::IntakeBody,
+    request_body = IntakeBody,
     params(("Idempotency-Key" = Option<String>, Header,
         description = "Makes retries safe: the same key in the same tenant returns the first ticket with `duplicate: true` (the body's `message_id` is used when the header is absent)")),
     responses(
-        (status = 200, description = "Created (or, for a repeated key, the first ticket)", body = IntakeAnswer),
-        (status = 400, description = "`missing_field`, `invalid_field` or `invalid_json`; `field` names the field", body = ErrorBody),
-        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 200, description = "Created (or, for a repeated key, the first ticket); `ignored_fields` lists the body's keys fms does not read", body = IntakeAnswer),
+        (status = 400, description = "`missing_field`, `invalid_field` or `invalid_json`; `field` names the field (keys fms does not read are not errors)", body = ErrorBody),
         (status = 403, description = "`user_inactive`, or `forbidden`: the body names another tenant", body = ErrorBody),
         (status = 404, description = "`user_not_found`: no user with this `chat_id` in the tenant", body = ErrorBody),
-        (status = 413, description = "Body over 65 536 bytes", body = ErrorBody),
+        (status = 409, description = "`conflict`: concurrent intakes kept changing the tenant's allocation; retry (rare)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -43,19 +42,20 @@ pub(crate) async fn intake(
     State(state): State<Shared>,
     caller: Caller,
     headers: HeaderMap,
-    JsonBody(body): JsonBody,
+    Body(mut body): Body<IntakeBody>,
 ) -> Result<Json<IntakeAnswer>, ApiError> {
     if caller.tenant().is_some() {
         // A key acts on its own tenant only, whatever the body claims. A tenant_id that is not
         // a UUID is left to the intake's validation (400).
         let named = body
-            .get("tenant_id")
-            .and_then(|v| v.as_str())
+            .tenant_id
+            .as_deref()
             .and_then(|s| s.trim().parse::<fms::ids::TenantId>().ok());
         if let Some(named) = named {
             caller.may_act_on(named)?;
         }
     }
+    let ignored_fields = body.take_ignored();
     let key = match headers.get("idempotency-key") {
         Some(v) => Some(
             v.to_str()
@@ -63,13 +63,14 @@ pub(crate) async fn intake(
         ),
         None => None,
     };
-    let ingested = state.fms.ingest(&body, key).await?;
+    let ingested = state.fms.ingest(&body.to_json(), key).await?;
     state.metrics.intake(ingested.duplicate);
     Ok(Json(IntakeAnswer {
         success: true,
         ticket_id: ingested.ticket.id.to_string(),
         ticket_number: ingested.ticket.number,
         duplicate: ingested.duplicate,
+        ignored_fields,
     }))
 }
 
@@ -77,10 +78,10 @@ pub(crate) async fn intake(
 /// cron entry point; with FMS_DISPATCHER=off, the only way anything is delivered).
 #[utoipa::path(
     post, path = "/functions/v1/ticket-activity-webhook", tag = "spec functions",
-    request_body(content = Object, description = "`{}` (or an empty body)"),
+    request_body(content = Option<RunBatchBody>, description = "`{}` (or an empty body)"),
     responses(
         (status = 200, description = "What the batch did", body = BatchAnswer),
-        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 400, description = "`invalid_json`, or `invalid_field`: the body has a key (it takes none)", body = ErrorBody),
         (status = 403, description = "A tenant key (operator only)", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -91,8 +92,8 @@ pub(crate) async fn run_dispatcher(
     raw: Bytes,
 ) -> Result<Json<BatchAnswer>, ApiError> {
     caller.require_operator()?;
-    if !raw.iter().all(u8::is_ascii_whitespace) {
-        body::object(&body::parse(&raw)?)?;
+    if !body::is_blank(&raw) {
+        body::decode::<RunBatchBody>(&body::parse(&raw)?)?;
     }
     // Up to 100 tickets per call, as the background loop does per round; sweeper errors
     // are logged and the batches still run.

@@ -73,6 +73,12 @@ impl ApiError {
         Self::new("missing_field", format!("missing required field `{field}`")).at(field)
     }
 
+    /// The code, the message and the field (unit tests).
+    #[cfg(test)]
+    pub(crate) fn parts(&self) -> (&str, &str, Option<&str>) {
+        (self.code, &self.message, self.field.as_deref())
+    }
+
     /// 400 `invalid_field`.
     pub(crate) fn invalid(field: &str, reason: impl std::fmt::Display) -> Self {
         Self::new(
@@ -184,4 +190,39 @@ pub(crate) async fn json_errors(
 /// Fallback for unknown paths: 404 `not_found`.
 pub(crate) async fn unknown_path() -> ApiError {
     ApiError::from_status(StatusCode::NOT_FOUND)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_of;
+
+    #[test]
+    fn every_core_error_maps_to_its_documented_status() {
+        for (e, status) in [
+            (fms::Error::MissingField { field: "x".into() }, 400),
+            (fms::Error::UserInactive, 403),
+            (
+                fms::Error::UserNotFound {
+                    chat_id: "1".into(),
+                },
+                404,
+            ),
+            (fms::Error::Conflict { reason: "x".into() }, 409),
+            (fms::Error::Gone { reason: "x".into() }, 410),
+        ] {
+            assert_eq!(status_of(e.code()).as_u16(), status, "{e}");
+        }
+        for (code, status) in [
+            ("invalid_json", 400),
+            ("unauthorized", 401),
+            ("forbidden", 403),
+            ("not_found", 404),
+            ("method_not_allowed", 405),
+            ("invalid_transition", 409),
+            ("payload_too_large", 413),
+            ("internal", 500),
+        ] {
+            assert_eq!(status_of(code).as_u16(), status, "{code}");
+        }
+    }
 }

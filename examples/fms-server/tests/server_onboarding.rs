@@ -1,13 +1,10 @@
-//! End-to-end tests of the example server's onboarding and notification endpoints over real
+//! End-to-end tests of the server's onboarding and notification endpoints over real
 //! HTTP: the server on an ephemeral 127.0.0.1 port, a loopback receiver standing in for
 //! `MAKE_USER_ONBOARDING_WEBHOOK_URL`. Expiry is driven by an injected `ManualClock`, not by
 //! sleeping. SQLite in memory, or Postgres with `FMS_TEST_POSTGRES_URL` (see server_support).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/fms-server/app/mod.rs"]
-mod app;
 mod server_support;
 
 use std::sync::Arc;
@@ -21,7 +18,10 @@ const REQUEST: &str = "/functions/v1/user-onboarding-request";
 const CALLBACK: &str = "/functions/v1/user-onboarding-callback";
 
 /// A server on a manual clock (standing at now), with `change` applied to its settings.
-async fn server_on(clock: &Arc<ManualClock>, change: impl FnOnce(&mut app::Settings)) -> Server {
+async fn server_on(
+    clock: &Arc<ManualClock>,
+    change: impl FnOnce(&mut fms_server::Settings),
+) -> Server {
     let clock: Arc<dyn fms::clock::Clock> = clock.clone();
     Server::start_with(move |s| {
         s.clock = Some(clock);
@@ -679,7 +679,7 @@ fn onboarding_settings_come_from_the_environment_and_are_checked() {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        app::Settings::from_lookup(|k| map.get(k).cloned())
+        fms_server::Settings::from_lookup(|k| map.get(k).cloned())
     };
     let d = read(&[]).unwrap();
     assert_eq!(d.onboarding_webhook_url, None);
@@ -729,7 +729,7 @@ fn onboarding_settings_come_from_the_environment_and_are_checked() {
     let e = err(&[("FMS_TELEGRAM_BOT", "my bot!")]);
     assert!(e.contains("FMS_TELEGRAM_BOT"), "{e}");
 
-    let help = app::config::HELP;
+    let help = fms_server::HELP;
     assert!(!help.contains("not in this build"), "{help}");
     for name in [
         "MAKE_USER_ONBOARDING_WEBHOOK_URL",
@@ -743,14 +743,16 @@ fn onboarding_settings_come_from_the_environment_and_are_checked() {
 
 #[tokio::test]
 async fn start_refuses_a_bad_onboarding_secret() {
-    let settings = app::Settings {
+    let settings = fms_server::Settings {
         admin_token: Some(ADMIN.to_owned()),
         onboarding_secret: Some("plain-text".to_owned()),
-        ..app::Settings::default()
+        ..fms_server::Settings::default()
     };
-    let store = app::store::open_store("sqlite::memory:").await.unwrap();
+    let store = fms_server::open_store("sqlite::memory:").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = app::start(&settings, store, listener).await.unwrap_err();
+    let err = fms_server::start(&settings, store, listener)
+        .await
+        .unwrap_err();
     assert!(
         err.to_string().contains("FMS_ONBOARDING_WEBHOOK_SECRET"),
         "{err}"

@@ -1,17 +1,16 @@
-//! End-to-end tests of the example server (`examples/fms-server`) over real HTTP: the server
+//! End-to-end tests of the server (this package) over real HTTP: the server
 //! on an ephemeral 127.0.0.1 port, a webhook receiver on loopback. Covers the spec's intake and
 //! its errors, HTTP.md's auth and error bodies, idempotency, the complete flow with signed,
 //! ordered webhooks, management endpoints and lists.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/fms-server/app/mod.rs"]
-mod app;
 mod server_support;
 
 use serde_json::{Value, json};
 use server_support::{ADMIN, Receiver, Server, spec_body};
+
+const INTAKE: &str = "/functions/v1/telegram-webhook";
 
 #[tokio::test]
 async fn the_specs_curl_example_creates_a_ticket() {
@@ -731,6 +730,144 @@ async fn management_endpoints_follow_the_contract() {
 }
 
 #[tokio::test]
+async fn management_bodies_refuse_unknown_fields_by_name() {
+    let s = Server::start().await;
+    let t = s.tenant_with_complainant(None).await;
+    let tenant = format!("/api/v1/tenants/{}", t.id);
+    let before = s.get(&tenant, Some(&t.key)).await;
+    assert_eq!(before.status, 200, "{before:?}");
+
+    // Settings this server does not have were a silent 200 no-op; now they are errors.
+    s.patch(
+        &tenant,
+        Some(&t.key),
+        &json!({"webhook_events": ["ticket_created"]}),
+    )
+    .await
+    .assert_error(400, "invalid_field", Some("webhook_events"));
+    let calendar = s
+        .patch(
+            &tenant,
+            Some(&t.key),
+            &json!({"name": "Renamed", "calendar": {"timezone": "Europe/Berlin"}}),
+        )
+        .await;
+    calendar.assert_error(400, "invalid_field", Some("calendar"));
+    let message = calendar.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("`automation_webhook_url`"), "{message}");
+    // Nothing of a refused body was applied.
+    assert_eq!(s.get(&tenant, Some(&t.key)).await.body, before.body);
+
+    // A misspelt field of a new user: no user is made.
+    let users = format!("/api/v1/tenants/{}/users", t.id);
+    s.post(
+        &users,
+        Some(&t.key),
+        &json!({"name": "Mike", "role": "executor", "skils": ["HVAC"]}),
+    )
+    .await
+    .assert_error(400, "invalid_field", Some("skils"));
+    // A wrong type names the field, down to the list item.
+    s.post(
+        &users,
+        Some(&t.key),
+        &json!({"name": "Mike", "role": "executor", "skills": ["HVAC", 7]}),
+    )
+    .await
+    .assert_error(400, "invalid_field", Some("skills[1]"));
+    let exec = s
+        .user(
+            &t,
+            json!({"name": "Mike", "role": "executor", "skills": ["HVAC"]}),
+        )
+        .await;
+    s.patch(
+        &format!("/api/v1/users/{exec}"),
+        Some(&t.key),
+        &json!({"phone": "+1-555-0101", "mobile": "+1-555-0102"}),
+    )
+    .await
+    .assert_error(400, "invalid_field", Some("mobile"));
+    assert_eq!(
+        s.get(&format!("/api/v1/users/{exec}"), Some(&t.key))
+            .await
+            .body["phone"],
+        Value::Null
+    );
+
+    // Rule sets name the unknown field where it is, and the cron endpoint takes no fields.
+    s.put(
+        &format!("{tenant}/rules"),
+        Some(&t.key),
+        &json!({"version": 1, "rulez": []}),
+    )
+    .await
+    .assert_error(400, "invalid_field", Some("rulez"));
+    s.put(
+        &format!("{tenant}/rules"),
+        Some(&t.key),
+        &json!({"version": 1, "rules": [{"id": "r", "actions": {"asign": {}}}]}),
+    )
+    .await
+    .assert_error(400, "invalid_field", Some("rules[0].actions.asign"));
+    s.post(
+        "/functions/v1/ticket-activity-webhook",
+        Some(ADMIN),
+        &json!({"limit": 5}),
+    )
+    .await
+    .assert_error(400, "invalid_field", Some("limit"));
+    // A dry run is strict too, unlike the intake it mirrors.
+    let mut probe = spec_body(&t);
+    probe["prioritty"] = json!("high");
+    s.post(&format!("{tenant}/rules/dry-run"), Some(&t.key), &probe)
+        .await
+        .assert_error(400, "invalid_field", Some("prioritty"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_intake_lists_the_keys_it_ignored() {
+    let s = Server::start().await;
+    let t = s.tenant_with_complainant(None).await;
+    let plain = s.post(INTAKE, Some(&t.key), &spec_body(&t)).await;
+    assert_eq!(plain.status, 200, "{plain:?}");
+    assert_eq!(plain.body["ignored_fields"], json!([]));
+
+    // A Make mapper's extra keys (and a typo) are accepted, and named in the answer.
+    let mut body = spec_body(&t);
+    body["prioritty"] = json!("critical");
+    body["make_bundle"] = json!({"id": 7});
+    body["message_id"] = json!("telegram-9");
+    let first = s.post(INTAKE, Some(&t.key), &body).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(
+        first.body["ignored_fields"],
+        json!(["make_bundle", "prioritty"])
+    );
+    let id = first.body["ticket_id"].as_str().unwrap();
+    let ticket = s.get(&format!("/api/v1/tickets/{id}"), Some(&t.key)).await;
+    assert_eq!(
+        ticket.body["priority"],
+        json!("high"),
+        "the typo was not read"
+    );
+    // A retry answers the same way.
+    let again = s.post(INTAKE, Some(&t.key), &body).await;
+    assert_eq!(again.body["duplicate"], json!(true), "{again:?}");
+    assert_eq!(
+        again.body["ignored_fields"],
+        json!(["make_bundle", "prioritty"])
+    );
+    // Fields fms reads are still checked.
+    body["floor"] = json!([3]);
+    s.post(INTAKE, Some(&t.key), &body)
+        .await
+        .assert_error(400, "invalid_field", Some("floor"));
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn the_cron_endpoint_delivers_when_the_dispatcher_is_off() {
     let receiver = Receiver::start().await;
     let s = Server::start_with(|settings| settings.dispatcher = false).await;
@@ -815,7 +952,7 @@ fn settings_come_from_the_environment() {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        app::Settings::from_lookup(|k| map.get(k).cloned())
+        fms_server::Settings::from_lookup(|k| map.get(k).cloned())
     };
     let d = read(&[]).unwrap();
     assert_eq!(d.database_url, "sqlite://fms.db");
@@ -834,40 +971,29 @@ fn settings_come_from_the_environment() {
     assert!(!s.dispatcher && s.allow_insecure_webhooks);
     assert_eq!(s.delivery.batch, 25);
     assert!(s.delivery.lease > s.delivery.timeout);
+    // The spec's names (and fms's additions) for the delivery settings.
+    let s = read(&[
+        ("TICKET_ACTIVITY_WEBHOOK_LEASE_MS", "90000"),
+        ("TICKET_ACTIVITY_WEBHOOK_PARK_AFTER_MS", "3600000"),
+    ])
+    .unwrap();
+    assert_eq!(s.delivery.lease, std::time::Duration::from_secs(90));
+    assert_eq!(s.delivery.park_after, std::time::Duration::from_secs(3600));
+    // A lease that does not outlast the (default 10 s) timeout.
+    assert!(read(&[("TICKET_ACTIVITY_WEBHOOK_LEASE_MS", "5000")]).is_err());
+    for name in [
+        "TICKET_ACTIVITY_WEBHOOK_BATCH",
+        "TICKET_ACTIVITY_WEBHOOK_TIMEOUT_MS",
+        "TICKET_ACTIVITY_WEBHOOK_MIN_BACKOFF_MS",
+        "TICKET_ACTIVITY_WEBHOOK_MAX_BACKOFF_MS",
+        "TICKET_ACTIVITY_WEBHOOK_LEASE_MS",
+        "TICKET_ACTIVITY_WEBHOOK_PARK_AFTER_MS",
+    ] {
+        assert!(fms_server::HELP.contains(name), "{name}");
+    }
     assert!(read(&[("FMS_DISPATCHER", "maybe")]).is_err());
     assert!(read(&[("TICKET_ACTIVITY_WEBHOOK_BATCH", "0")]).is_err());
     assert!(read(&[("TICKET_ACTIVITY_WEBHOOK_BATCH", "ten")]).is_err());
-}
-
-#[test]
-fn every_core_error_maps_to_its_documented_status() {
-    use app::error::status_of;
-    for (e, status) in [
-        (fms::Error::MissingField { field: "x".into() }, 400),
-        (fms::Error::UserInactive, 403),
-        (
-            fms::Error::UserNotFound {
-                chat_id: "1".into(),
-            },
-            404,
-        ),
-        (fms::Error::Conflict { reason: "x".into() }, 409),
-        (fms::Error::Gone { reason: "x".into() }, 410),
-    ] {
-        assert_eq!(status_of(e.code()).as_u16(), status, "{e}");
-    }
-    for (code, status) in [
-        ("invalid_json", 400),
-        ("unauthorized", 401),
-        ("forbidden", 403),
-        ("not_found", 404),
-        ("method_not_allowed", 405),
-        ("invalid_transition", 409),
-        ("payload_too_large", 413),
-        ("internal", 500),
-    ] {
-        assert_eq!(status_of(code).as_u16(), status, "{code}");
-    }
 }
 
 #[tokio::test]
@@ -875,13 +1001,13 @@ async fn database_urls_are_understood() {
     let dir = std::env::temp_dir().join(format!("fms-server-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let abs = format!("sqlite://{}", dir.join("a.db").display());
-    assert!(app::store::open_store(&abs).await.is_ok());
+    assert!(fms_server::open_store(&abs).await.is_ok());
     assert!(dir.join("a.db").exists());
-    assert!(app::store::open_store("sqlite::memory:").await.is_ok());
-    let err = app::store::open_store("mysql://x").await.unwrap_err();
+    assert!(fms_server::open_store("sqlite::memory:").await.is_ok());
+    let err = fms_server::open_store("mysql://x").await.unwrap_err();
     assert!(err.to_string().contains("DATABASE_URL"), "{err}");
     if !cfg!(feature = "postgres") {
-        let err = app::store::open_store("postgres://u@localhost/db")
+        let err = fms_server::open_store("postgres://u@localhost/db")
             .await
             .unwrap_err();
         assert!(err.to_string().contains("Postgres"), "{err}");
