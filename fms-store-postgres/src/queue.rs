@@ -8,13 +8,15 @@
 //! breaker change (a 2xx on a healthy endpoint, a skip) go through the store's combiner
 //! (`combiner.rs`), which finishes the rows waiting at the same time in one statement.
 
+use std::future::Future;
+
 use chrono::{DateTime, Utc};
 use fms_core::delivery::{Admission, BreakerState};
 use fms_core::ids::{QueueEntryId, TenantId};
 use fms_core::payload::PayloadParts;
 use fms_core::queue::{
     BreakerUpdate, Claim, ClaimOptions, Completion, CompletionEffect, OnboardingEntry,
-    OnboardingQueue, QueueEntry, QueueQuery, QueueState, Resolution, TicketQueue,
+    OnboardingQueue, QueueEntry, QueueKind, QueueQuery, QueueState, Resolution, TicketQueue,
 };
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -214,23 +216,85 @@ SELECT id, tenant_id, ticket_id, activity_id, sequence, 'skipped', attempts, nex
 FROM gone
 RETURNING id";
 
-const REPLAY_REFUSED: &str = "only parked or skipped rows can be replayed";
-const SKIP_REFUSED: &str = "only pending or parked rows can be skipped";
+/// What the operator's moves (replay, skip) need to know of a queue: their SQL (binding the
+/// row id and `now`, returning the id when the row moved) and how to read a row back.
+trait OperatorMoves: QueueKind {
+    /// Parked or skipped -> pending, due now, attempts reset.
+    const REPLAY: &'static str;
+    /// Pending or parked -> skipped.
+    const SKIP: &'static str;
+    /// One row (`NotFound` if there is none).
+    fn read(pool: &PgPool, id: QueueEntryId) -> impl Future<Output = Result<Self::Entry>> + Send;
+}
 
-/// Runs an operator's move (`sql` binds the row id and `now`, returns the id when it moved
-/// the row); `false` when the row is not in a state the move accepts (or does not exist).
-async fn operator_move(
+impl OperatorMoves for TicketQueue {
+    const REPLAY: &'static str = REPLAY;
+    const SKIP: &'static str = SKIP;
+    fn read(pool: &PgPool, id: QueueEntryId) -> impl Future<Output = Result<QueueEntry>> + Send {
+        queue_entry(pool, id)
+    }
+}
+
+impl OperatorMoves for OnboardingQueue {
+    const REPLAY: &'static str = ONBOARDING_REPLAY;
+    const SKIP: &'static str = ONBOARDING_SKIP;
+    fn read(
+        pool: &PgPool,
+        id: QueueEntryId,
+    ) -> impl Future<Output = Result<OnboardingEntry>> + Send {
+        onboarding_entry(pool, id)
+    }
+}
+
+async fn replay<Q: OperatorMoves>(
+    pool: &PgPool,
+    id: QueueEntryId,
+    now: DateTime<Utc>,
+) -> Result<Q::Entry> {
+    operator_move::<Q>(
+        pool,
+        id,
+        Q::REPLAY,
+        now,
+        "only parked or skipped rows can be replayed",
+    )
+    .await
+}
+
+async fn skip<Q: OperatorMoves>(
+    pool: &PgPool,
+    id: QueueEntryId,
+    now: DateTime<Utc>,
+) -> Result<Q::Entry> {
+    operator_move::<Q>(
+        pool,
+        id,
+        Q::SKIP,
+        now,
+        "only pending or parked rows can be skipped",
+    )
+    .await
+}
+
+/// Runs an operator's move and reads the row after it: `NotFound` when there is no such row,
+/// `Conflict` (`refusal`) when the row is not in a state the move accepts.
+async fn operator_move<Q: OperatorMoves>(
     pool: &PgPool,
     id: QueueEntryId,
     sql: &'static str,
     now: DateTime<Utc>,
-) -> Result<bool> {
+    refusal: &str,
+) -> Result<Q::Entry> {
     let moved: Option<i64> = sqlx::query_scalar(sql)
         .bind(id.0)
         .bind(at(now))
         .fetch_optional(pool)
         .await?;
-    Ok(moved.is_some())
+    let entry = Q::read(pool, id).await?;
+    if moved.is_none() {
+        return Err(Error::Conflict(refusal.to_owned()));
+    }
+    Ok(entry)
 }
 
 async fn endpoint_state(pool: &PgPool, tenant: TenantId) -> Result<BreakerState> {
@@ -531,11 +595,7 @@ impl QueueStore<TicketQueue> for PgStore {
         entry: QueueEntryId,
         now: DateTime<Utc>,
     ) -> Result<QueueEntry, StoreError> {
-        if !operator_move(&self.pool, entry, REPLAY, now).await? {
-            queue_entry(&self.pool, entry).await?;
-            return Err(Error::Conflict(REPLAY_REFUSED.to_owned()).into());
-        }
-        Ok(queue_entry(&self.pool, entry).await?)
+        Ok(replay::<TicketQueue>(&self.pool, entry, now).await?)
     }
 
     async fn skip(
@@ -543,11 +603,7 @@ impl QueueStore<TicketQueue> for PgStore {
         entry: QueueEntryId,
         now: DateTime<Utc>,
     ) -> Result<QueueEntry, StoreError> {
-        if !operator_move(&self.pool, entry, SKIP, now).await? {
-            queue_entry(&self.pool, entry).await?;
-            return Err(Error::Conflict(SKIP_REFUSED.to_owned()).into());
-        }
-        Ok(queue_entry(&self.pool, entry).await?)
+        Ok(skip::<TicketQueue>(&self.pool, entry, now).await?)
     }
 
     async fn entry(&self, entry: QueueEntryId) -> Result<QueueEntry, StoreError> {
@@ -577,11 +633,7 @@ impl QueueStore<OnboardingQueue> for PgStore {
         entry: QueueEntryId,
         now: DateTime<Utc>,
     ) -> Result<OnboardingEntry, StoreError> {
-        if !operator_move(&self.pool, entry, ONBOARDING_REPLAY, now).await? {
-            onboarding_entry(&self.pool, entry).await?;
-            return Err(Error::Conflict(REPLAY_REFUSED.to_owned()).into());
-        }
-        Ok(onboarding_entry(&self.pool, entry).await?)
+        Ok(replay::<OnboardingQueue>(&self.pool, entry, now).await?)
     }
 
     async fn skip(
@@ -589,11 +641,7 @@ impl QueueStore<OnboardingQueue> for PgStore {
         entry: QueueEntryId,
         now: DateTime<Utc>,
     ) -> Result<OnboardingEntry, StoreError> {
-        if !operator_move(&self.pool, entry, ONBOARDING_SKIP, now).await? {
-            onboarding_entry(&self.pool, entry).await?;
-            return Err(Error::Conflict(SKIP_REFUSED.to_owned()).into());
-        }
-        Ok(onboarding_entry(&self.pool, entry).await?)
+        Ok(skip::<OnboardingQueue>(&self.pool, entry, now).await?)
     }
 
     async fn entry(&self, entry: QueueEntryId) -> Result<OnboardingEntry, StoreError> {
