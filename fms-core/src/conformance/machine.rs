@@ -12,6 +12,7 @@ use futures::future::join_all;
 
 use crate::clock::truncate_millis;
 use crate::delivery::{DeliverySettings, Outcome};
+use crate::dispatch::Delivery;
 use crate::ids::QueueEntryId;
 use crate::queue::{
     BreakerUpdate, Claim, ClaimOptions, Completion, OnboardingQueue, QueueKind, QueueQuery,
@@ -19,7 +20,7 @@ use crate::queue::{
 };
 use crate::sender::{SendError, WebhookResponse};
 use crate::service::OnboardingRequest;
-use crate::store::{QueueStore, Store, StoreError};
+use crate::store::{QueueStore, StoreError};
 use crate::tenant::TenantPatch;
 use crate::user::Role;
 
@@ -33,21 +34,15 @@ const URL: &str = "http://127.0.0.1:9/never-contacted";
 
 /// A queue the machine cases run on: how a case puts rows into it.
 #[async_trait]
-pub trait QueueUnderTest: QueueKind {
+pub trait QueueUnderTest: Delivery {
     /// Queues `n` new rows for the fixture's tenant, on an endpoint the breaker applies to,
     /// each claimable on its own (no row waits behind another); returns their ids, oldest
     /// first.
     async fn enqueue(f: &Fixture, n: usize) -> Vec<QueueEntryId>;
-    /// The store's port for this queue.
-    fn port(store: &dyn Store) -> &dyn QueueStore<Self>;
 }
 
 #[async_trait]
 impl QueueUnderTest for TicketQueue {
-    fn port(store: &dyn Store) -> &dyn QueueStore<Self> {
-        store
-    }
-
     /// One ticket per row (each intake of the fixture queues exactly one row).
     async fn enqueue(f: &Fixture, n: usize) -> Vec<QueueEntryId> {
         with_url(f).await;
@@ -68,10 +63,6 @@ impl QueueUnderTest for TicketQueue {
 
 #[async_trait]
 impl QueueUnderTest for OnboardingQueue {
-    fn port(store: &dyn Store) -> &dyn QueueStore<Self> {
-        store
-    }
-
     /// One invitation per row.
     async fn enqueue(f: &Fixture, n: usize) -> Vec<QueueEntryId> {
         let before = f

@@ -31,6 +31,7 @@ use crate::store::{Store, StoreError};
 
 use join::join_all;
 pub use role::{Delivery, OnboardingEndpoint, Prepared};
+
 /// A source of the backoff jitter `U` in `[0, 1)`.
 pub type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
 
@@ -95,15 +96,7 @@ pub type OnboardingDispatcher = Dispatcher<OnboardingQueue>;
 
 impl<Q: Delivery> Clone for Dispatcher<Q> {
     fn clone(&self) -> Self {
-        Self {
-            store: Arc::clone(&self.store),
-            sender: Arc::clone(&self.sender),
-            clock: Arc::clone(&self.clock),
-            settings: self.settings.clone(),
-            jitter: Arc::clone(&self.jitter),
-            stopping: Arc::clone(&self.stopping),
-            endpoint: self.endpoint.clone(),
-        }
+        self.sibling(self.endpoint.clone())
     }
 }
 
@@ -155,6 +148,14 @@ impl Dispatcher<TicketQueue> {
     /// The onboarding queue's dispatcher, delivering to `endpoint` with this one's store,
     /// sender, clock, settings, jitter and stop flag (stopping either stops both).
     pub fn onboarding(&self, endpoint: OnboardingEndpoint) -> OnboardingDispatcher {
+        self.sibling(endpoint)
+    }
+}
+
+impl<Q: Delivery> Dispatcher<Q> {
+    /// A dispatcher of queue `R` delivering to `endpoint`, sharing everything else with this
+    /// one (store, sender, clock, settings, jitter and the stop flag).
+    fn sibling<R: Delivery>(&self, endpoint: R::Endpoint) -> Dispatcher<R> {
         Dispatcher {
             store: Arc::clone(&self.store),
             sender: Arc::clone(&self.sender),
@@ -165,9 +166,7 @@ impl Dispatcher<TicketQueue> {
             endpoint,
         }
     }
-}
 
-impl<Q: Delivery> Dispatcher<Q> {
     /// Replaces the settings.
     pub fn with_settings(mut self, settings: DeliverySettings) -> Self {
         self.settings = settings;
@@ -194,7 +193,7 @@ impl<Q: Delivery> Dispatcher<Q> {
     /// Asks the dispatcher to stop: no new claims; claims whose send has not started are
     /// released; sends in flight finish and are recorded. Shared by all clones.
     pub fn request_stop(&self) {
-        self.stopping.store(true, Ordering::SeqCst);
+        self.stopper().request_stop();
     }
 
     /// A handle that stops this dispatcher (and every clone) without holding it.

@@ -4,7 +4,8 @@ use crate::delivery::BreakerState;
 use crate::error::Result;
 use crate::ids::{QueueEntryId, TenantId};
 use crate::payload::WebhookPayload;
-use crate::queue::{OnboardingEntry, QueueEntry, QueueQuery};
+use crate::queue::{OnboardingEntry, QueueEntry, QueueKind, QueueQuery};
+use crate::store::QueueStore;
 
 use super::Fms;
 
@@ -27,16 +28,12 @@ impl Fms {
 
     /// Sends a parked (or skipped) row again: pending, due now, attempts reset.
     pub async fn replay(&self, entry: QueueEntryId) -> Result<QueueEntry> {
-        let row = self.ticket_queue().replay(entry, self.clock.now()).await?;
-        self.enqueued();
-        Ok(row)
+        self.replay_in(self.ticket_queue(), entry).await
     }
 
     /// Gives up on a pending or parked row: `skipped`, so its ticket's later rows flow again.
     pub async fn skip(&self, entry: QueueEntryId) -> Result<QueueEntry> {
-        let row = self.ticket_queue().skip(entry, self.clock.now()).await?;
-        self.enqueued();
-        Ok(row)
+        self.skip_in(self.ticket_queue(), entry).await
     }
 
     /// The tenant's webhook endpoint health (circuit breaker).
@@ -65,20 +62,34 @@ impl Fms {
 
     /// Sends a parked (or skipped) onboarding row again: pending, due now, attempts reset.
     pub async fn replay_onboarding(&self, entry: QueueEntryId) -> Result<OnboardingEntry> {
-        let row = self
-            .onboarding_queue()
-            .replay(entry, self.clock.now())
-            .await?;
-        self.enqueued();
-        Ok(row)
+        self.replay_in(self.onboarding_queue(), entry).await
     }
 
     /// Gives up on a pending or parked onboarding row: `skipped`.
     pub async fn skip_onboarding(&self, entry: QueueEntryId) -> Result<OnboardingEntry> {
-        let row = self
-            .onboarding_queue()
-            .skip(entry, self.clock.now())
-            .await?;
+        self.skip_in(self.onboarding_queue(), entry).await
+    }
+}
+
+impl Fms {
+    /// Replays a row of `queue` now and wakes the dispatchers.
+    async fn replay_in<Q: QueueKind>(
+        &self,
+        queue: &dyn QueueStore<Q>,
+        entry: QueueEntryId,
+    ) -> Result<Q::Entry> {
+        let row = queue.replay(entry, self.clock.now()).await?;
+        self.enqueued();
+        Ok(row)
+    }
+
+    /// Skips a row of `queue` now and wakes the dispatchers (rows behind it may flow).
+    async fn skip_in<Q: QueueKind>(
+        &self,
+        queue: &dyn QueueStore<Q>,
+        entry: QueueEntryId,
+    ) -> Result<Q::Entry> {
+        let row = queue.skip(entry, self.clock.now()).await?;
         self.enqueued();
         Ok(row)
     }
