@@ -47,6 +47,7 @@ use fms::clock::{Clock, SystemClock};
 use fms::dispatch::{Dispatcher, OnboardingDispatcher};
 use fms::http::{ReqwestSender, Runtime, RuntimeEvent, RuntimeSettings, SenderConfig};
 use fms::onboarding::OnboardingSettings;
+use fms::store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -55,7 +56,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 
 pub use config::{ConfigError, HELP, Settings};
-pub use store::{ServerStore, open_postgres, open_store};
+pub use store::{open_postgres, open_store};
 
 /// Request bodies larger than this get 413.
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
@@ -139,10 +140,9 @@ pub struct Running {
 /// sender cannot be built, or the runtime cannot start (on Postgres: LISTEN).
 pub async fn start(
     settings: &Settings,
-    store: impl Into<ServerStore>,
+    store: Arc<dyn Store>,
     listener: TcpListener,
 ) -> Result<Running, StartError> {
-    let store: ServerStore = store.into();
     settings
         .check_onboarding()
         .map_err(|e| StartError(e.to_string()))?;
@@ -159,7 +159,7 @@ pub async fn start(
         .unwrap_or_else(|| Arc::new(SystemClock));
     let ttl = chrono::Duration::from_std(settings.onboarding_ttl)
         .map_err(|e| StartError(format!("{}: {e}", config::ENV_ONBOARDING_TTL)))?;
-    let fms = Fms::new(store.store)
+    let fms = Fms::new(store)
         .with_clock(clock)
         .with_onboarding(OnboardingSettings {
             ttl,

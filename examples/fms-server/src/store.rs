@@ -7,25 +7,11 @@ use fms::store::Store;
 
 use super::config::ConfigError;
 
-/// An opened store (on Postgres it also offers the library runtime its LISTEN/NOTIFY
-/// wake-ups, through the store port).
-#[derive(Debug, Clone)]
-pub struct ServerStore {
-    /// The store.
-    pub(crate) store: Arc<dyn Store>,
-}
-
-impl From<Arc<dyn Store>> for ServerStore {
-    fn from(store: Arc<dyn Store>) -> Self {
-        Self { store }
-    }
-}
-
 /// Opens the store `url` names: `sqlite://PATH` (relative), `sqlite:///ABS/PATH`,
 /// `sqlite:PATH`, `sqlite::memory:` (created and migrated when missing), or `postgres://...`
 /// (connected, then migrated explicitly; needs the facade's `postgres` feature:
 /// `cargo run --release -p fms-server --features postgres`).
-pub async fn open_store(url: &str) -> Result<ServerStore, ConfigError> {
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, ConfigError> {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
         return open_postgres(url, None).await;
@@ -50,13 +36,12 @@ pub async fn open_store(url: &str) -> Result<ServerStore, ConfigError> {
         )));
     };
     let store = store.map_err(|e| ConfigError(format!("cannot open the database {url:?}: {e}")))?;
-    let store: Arc<dyn Store> = Arc::new(store);
-    Ok(store.into())
+    Ok(Arc::new(store))
 }
 
 /// Connects to Postgres (in `schema` when given) and applies the migrations.
 #[cfg(feature = "postgres")]
-pub async fn open_postgres(url: &str, schema: Option<&str>) -> Result<ServerStore, ConfigError> {
+pub async fn open_postgres(url: &str, schema: Option<&str>) -> Result<Arc<dyn Store>, ConfigError> {
     use fms::postgres::{PgStore, PgStoreOptions};
     let mut options = PgStoreOptions::default();
     if let Some(schema) = schema {
@@ -69,14 +54,15 @@ pub async fn open_postgres(url: &str, schema: Option<&str>) -> Result<ServerStor
         .migrate()
         .await
         .map_err(|e| ConfigError(format!("cannot migrate the Postgres schema: {e}")))?;
-    Ok(ServerStore {
-        store: Arc::new(store),
-    })
+    Ok(Arc::new(store))
 }
 
 /// Without the `postgres` feature: a clear start-up error.
 #[cfg(not(feature = "postgres"))]
-pub async fn open_postgres(_url: &str, _schema: Option<&str>) -> Result<ServerStore, ConfigError> {
+pub async fn open_postgres(
+    _url: &str,
+    _schema: Option<&str>,
+) -> Result<Arc<dyn Store>, ConfigError> {
     Err(ConfigError(
         "DATABASE_URL names Postgres, but this build has no Postgres support: run with \
          `cargo run --release -p fms-server --features postgres`, or use sqlite://PATH"
