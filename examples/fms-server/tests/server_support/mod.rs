@@ -7,12 +7,11 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use fms_test_receiver::{Received, Receiver, Reply};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 
 /// The operator token every test server uses.
 pub const ADMIN: &str = "test-operator-token";
@@ -20,7 +19,7 @@ pub const ADMIN: &str = "test-operator-token";
 /// The store of one test: a fresh in-memory SQLite database, or, with the `postgres` feature
 /// and `FMS_TEST_POSTGRES_URL` set, a fresh migrated schema of that database (dropped again by
 /// [`Server::stop`]).
-async fn store() -> (fms_server::ServerStore, Option<String>) {
+async fn store() -> (std::sync::Arc<dyn fms::store::Store>, Option<String>) {
     #[cfg(feature = "postgres")]
     if let Ok(url) = std::env::var("FMS_TEST_POSTGRES_URL") {
         use fms::postgres::sqlx::{self, AssertSqlSafe, PgPool};
@@ -135,7 +134,7 @@ impl Server {
     }
 
     async fn start_on(
-        store: fms_server::ServerStore,
+        store: std::sync::Arc<dyn fms::store::Store>,
         schema: Option<String>,
         change: impl FnOnce(&mut fms_server::Settings),
     ) -> Self {
@@ -320,81 +319,15 @@ pub fn spec_body(tenant: &TestTenant) -> Value {
     })
 }
 
-/// One webhook request as the receiver got it.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub headers: axum::http::HeaderMap,
-    pub body: Vec<u8>,
+/// A webhook receiver on loopback that answers every request 200 and records it (the shared
+/// test receiver).
+pub async fn receiver() -> Receiver {
+    Receiver::start(Reply::default()).await.expect("receiver")
 }
 
-impl Received {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("a JSON webhook body")
-    }
-
-    pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
-/// A webhook receiver on loopback that answers 200 and records every request.
-#[derive(Clone)]
-pub struct Receiver {
-    pub url: String,
-    got: Arc<Mutex<Vec<Received>>>,
-    arrived: Arc<Notify>,
-}
-
-impl Receiver {
-    pub async fn start() -> Self {
-        let got: Arc<Mutex<Vec<Received>>> = Arc::default();
-        let arrived = Arc::new(Notify::new());
-        let (g, n) = (Arc::clone(&got), Arc::clone(&arrived));
-        let app = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(
-                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                    let (g, n) = (Arc::clone(&g), Arc::clone(&n));
-                    async move {
-                        g.lock().expect("lock").push(Received {
-                            headers,
-                            body: body.to_vec(),
-                        });
-                        n.notify_waiters();
-                        "ok"
-                    }
-                },
-            ),
-        );
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Self { url, got, arrived }
-    }
-
-    pub fn received(&self) -> Vec<Received> {
-        self.got.lock().expect("lock").clone()
-    }
-
-    /// Waits until at least `n` requests arrived (at most 10 s).
-    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let notified = self.arrived.notified();
-            let got = self.received();
-            if got.len() >= n {
-                return got;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                let got = self.received();
-                assert!(got.len() >= n, "expected {n} webhooks, got {}", got.len());
-                return got;
-            }
-        }
-    }
+/// Waits until at least `n` webhooks arrived at `receiver` (at most 10 s).
+pub async fn wait_for(receiver: &Receiver, n: usize) -> Vec<Received> {
+    let got = receiver.wait_for(n, Duration::from_secs(10)).await;
+    assert!(got.len() >= n, "expected {n} webhooks, got {}", got.len());
+    got
 }
