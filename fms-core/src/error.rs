@@ -89,7 +89,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// The stable machine code (`missing_field`, `user_not_found`, ...), as in HTTP.md.
+    /// The stable machine code (`missing_field`, `user_not_found`, ...), as the HTTP API answers it.
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidJson { .. } => "invalid_json",

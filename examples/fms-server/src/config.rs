@@ -1,4 +1,4 @@
-//! The server's settings, read from the environment (HTTP.md's table; `--help` prints it).
+//! The server's settings, read from the environment (`--help` prints them).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +8,7 @@ use fms::delivery::DeliverySettings;
 
 /// What `--help` prints.
 pub const HELP: &str = "\
-fms-server: the fms ticket library behind HTTP (see HTTP.md and GET /openapi.json)
+fms-server: the fms ticket library behind HTTP (the API: GET /openapi.json)
 
 USAGE: fms-server [--help]
        from a checkout of fms: cargo run --release -p fms-server [--features postgres] [-- --help]

@@ -1,8 +1,8 @@
 //! # fms-server
 //!
 //! The fms ticket library behind HTTP, so that a Make scenario (or curl) uses it exactly as
-//! the spec's Supabase functions, changing only its base URL. The contract is HTTP.md in the
-//! project's steering repository; the server documents itself at `GET /openapi.json`.
+//! the spec's Supabase functions, changing only its base URL. The server documents its
+//! contract itself at `GET /openapi.json` (and its settings in `--help`).
 //!
 //! The binary of this package is the server (`cargo run --release -p fms-server`, settings in
 //! `--help`). This library is the same server as a reusable piece, for the binary, the

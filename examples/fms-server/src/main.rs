@@ -1,6 +1,6 @@
 //! fms-server: the fms library behind HTTP, so that a Make scenario (or curl) uses it exactly
-//! as the spec's Supabase functions, changing only its base URL. The contract is HTTP.md; the
-//! OpenAPI document is served at `/openapi.json`.
+//! as the spec's Supabase functions, changing only its base URL. The OpenAPI document, the
+//! contract, is served at `/openapi.json`.
 //!
 //! ```sh
 //! cargo run --release -p fms-server                       # SQLite fms.db, 127.0.0.1:8080

@@ -1,6 +1,6 @@
 //! End-to-end tests of the server (this package) over real HTTP: the server
 //! on an ephemeral 127.0.0.1 port, a webhook receiver on loopback. Covers the spec's intake and
-//! its errors, HTTP.md's auth and error bodies, idempotency, the complete flow with signed,
+//! its errors, the documented auth and error bodies, idempotency, the complete flow with signed,
 //! ordered webhooks, management endpoints and lists.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
