@@ -25,8 +25,7 @@ use crate::PgStore;
 use crate::combiner::{self, Combiner, Finish};
 use crate::error::{Error, Result};
 use crate::row::resolution_columns;
-use crate::row::{BreakerRow, ClaimRow, at, parts_columns};
-use crate::tickets::{payload_parts, queue_entries, queue_entry};
+use crate::row::{BreakerRow, ClaimRow, PartsRow, QueueRow, at, parts_columns};
 use async_trait::async_trait;
 use fms_core::store::{OutboxStore, QueueStore, StoreError};
 use sqlx::types::Json;
@@ -215,6 +214,87 @@ SELECT id, tenant_id, ticket_id, activity_id, sequence, 'skipped', attempts, nex
     snap_status, snap_priority, snap_executor_id, snap_response_due_at, snap_resolution_due_at
 FROM gone
 RETURNING id";
+
+/// One statement per filter shape, so every plan can use its index (`$1 IS NULL OR ...` in a
+/// generic plan cannot). The keyset bound `id < $n` is always given (`i64::MAX` for a first
+/// page), so it is a range on the `(tenant_id, id)` indexes of both tables.
+const ROWS_OF_TICKET: &str = "SELECT * FROM ticket_webhook_rows WHERE ticket_id = $1 \
+     AND ($2::text IS NULL OR state = $2) AND ($3::uuid IS NULL OR tenant_id = $3) \
+     AND id < $5 ORDER BY sequence LIMIT $4";
+const ROWS_OF_TENANT: &str = "SELECT * FROM ticket_webhook_rows WHERE tenant_id = $1 \
+     AND ($2::text IS NULL OR state = $2) AND id < $4 ORDER BY id DESC LIMIT $3";
+const ALL_ROWS: &str = "SELECT * FROM ticket_webhook_rows \
+     WHERE ($1::text IS NULL OR state = $1) AND id < $3 ORDER BY id DESC LIMIT $2";
+
+async fn queue_entries(pool: &PgPool, q: &QueueQuery) -> Result<Vec<QueueEntry>> {
+    let state = q.state.map(|s| s.as_str());
+    let limit = i64::from(q.limit);
+    let before = q.before.map_or(i64::MAX, |b| b.0);
+    let rows = match (q.ticket_id, q.tenant_id) {
+        (Some(ticket), tenant) => {
+            sqlx::query_as::<_, QueueRow>(ROWS_OF_TICKET)
+                .bind(ticket.as_uuid())
+                .bind(state)
+                .bind(tenant.map(|t| t.as_uuid()))
+                .bind(limit)
+                .bind(before)
+                .fetch_all(pool)
+                .await?
+        }
+        (None, Some(tenant)) => {
+            sqlx::query_as::<_, QueueRow>(ROWS_OF_TENANT)
+                .bind(tenant.as_uuid())
+                .bind(state)
+                .bind(limit)
+                .bind(before)
+                .fetch_all(pool)
+                .await?
+        }
+        (None, None) => {
+            sqlx::query_as::<_, QueueRow>(ALL_ROWS)
+                .bind(state)
+                .bind(limit)
+                .bind(before)
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    rows.into_iter().map(QueueRow::into_domain).collect()
+}
+
+async fn queue_entry(pool: &PgPool, id: QueueEntryId) -> Result<QueueEntry> {
+    sqlx::query_as::<_, QueueRow>("SELECT * FROM ticket_webhook_rows WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(Error::NotFound("queue entry"))?
+        .into_domain()
+}
+
+/// A queue row (wherever it is) with its ticket, activity, tenant and users.
+const PARTS: &str = concat!(
+    "
+SELECT ",
+    parts_columns!("q"),
+    "
+FROM ticket_webhook_rows q
+JOIN tickets tk ON tk.id = q.ticket_id
+JOIN ticket_activities a ON a.id = q.activity_id
+JOIN tenants tn ON tn.id = q.tenant_id
+JOIN users c ON c.id = tk.complainant_id
+LEFT JOIN users x ON x.id = q.snap_executor_id
+LEFT JOIN users au ON au.id = a.created_by
+WHERE q.id = $1"
+);
+
+async fn payload_parts(pool: &PgPool, id: QueueEntryId) -> Result<PayloadParts> {
+    let row = sqlx::query_as::<_, PartsRow>(PARTS)
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(Error::NotFound("queue entry"))?;
+    Ok(row.into_domain()?.1)
+}
 
 /// What the operator's moves (replay, skip) need to know of a queue: their SQL (binding the
 /// row id and `now`, returning the id when the row moved) and how to read a row back.

@@ -1,4 +1,4 @@
-//! Tickets, activities and the queue rows the trigger writes.
+//! Tickets and activities (the queue rows their trigger writes are read in `queue.rs`).
 //!
 //! Round trips are what an intake pays for here (more than the commit), so writes are built
 //! as one statement per step: the create statement claims the idempotency key, moves the
@@ -8,10 +8,8 @@
 //! transaction.
 
 use fms_core::activity::Activity;
-use fms_core::ids::{QueueEntryId, TicketId};
+use fms_core::ids::TicketId;
 use fms_core::notification::Notification;
-use fms_core::payload::PayloadParts;
-use fms_core::queue::{QueueEntry, QueueQuery};
 use fms_core::store::{CreateTicket, CreatedTicket, Step, TicketChange, TicketQuery};
 use fms_core::ticket::{Status, Ticket};
 use sqlx::types::Json;
@@ -19,7 +17,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::error::{Error, Result};
 use crate::notifications::notes_json;
-use crate::row::{ActivityRow, PartsRow, QueueRow, TicketRow, at, parts_columns};
+use crate::row::{ActivityRow, TicketRow, at};
 use async_trait::async_trait;
 use fms_core::store::{StoreError, TicketStore};
 
@@ -376,87 +374,6 @@ pub(crate) async fn activities(pool: &PgPool, ticket: TicketId) -> Result<Vec<Ac
     .into_iter()
     .map(ActivityRow::into_domain)
     .collect()
-}
-
-/// One statement per filter shape, so every plan can use its index (`$1 IS NULL OR ...` in a
-/// generic plan cannot). The keyset bound `id < $n` is always given (`i64::MAX` for a first
-/// page), so it is a range on the `(tenant_id, id)` indexes of both tables.
-const ROWS_OF_TICKET: &str = "SELECT * FROM ticket_webhook_rows WHERE ticket_id = $1 \
-     AND ($2::text IS NULL OR state = $2) AND ($3::uuid IS NULL OR tenant_id = $3) \
-     AND id < $5 ORDER BY sequence LIMIT $4";
-const ROWS_OF_TENANT: &str = "SELECT * FROM ticket_webhook_rows WHERE tenant_id = $1 \
-     AND ($2::text IS NULL OR state = $2) AND id < $4 ORDER BY id DESC LIMIT $3";
-const ALL_ROWS: &str = "SELECT * FROM ticket_webhook_rows \
-     WHERE ($1::text IS NULL OR state = $1) AND id < $3 ORDER BY id DESC LIMIT $2";
-
-pub(crate) async fn queue_entries(pool: &PgPool, q: &QueueQuery) -> Result<Vec<QueueEntry>> {
-    let state = q.state.map(|s| s.as_str());
-    let limit = i64::from(q.limit);
-    let before = q.before.map_or(i64::MAX, |b| b.0);
-    let rows = match (q.ticket_id, q.tenant_id) {
-        (Some(ticket), tenant) => {
-            sqlx::query_as::<_, QueueRow>(ROWS_OF_TICKET)
-                .bind(ticket.as_uuid())
-                .bind(state)
-                .bind(tenant.map(|t| t.as_uuid()))
-                .bind(limit)
-                .bind(before)
-                .fetch_all(pool)
-                .await?
-        }
-        (None, Some(tenant)) => {
-            sqlx::query_as::<_, QueueRow>(ROWS_OF_TENANT)
-                .bind(tenant.as_uuid())
-                .bind(state)
-                .bind(limit)
-                .bind(before)
-                .fetch_all(pool)
-                .await?
-        }
-        (None, None) => {
-            sqlx::query_as::<_, QueueRow>(ALL_ROWS)
-                .bind(state)
-                .bind(limit)
-                .bind(before)
-                .fetch_all(pool)
-                .await?
-        }
-    };
-    rows.into_iter().map(QueueRow::into_domain).collect()
-}
-
-pub(crate) async fn queue_entry(pool: &PgPool, id: QueueEntryId) -> Result<QueueEntry> {
-    sqlx::query_as::<_, QueueRow>("SELECT * FROM ticket_webhook_rows WHERE id = $1")
-        .bind(id.0)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(Error::NotFound("queue entry"))?
-        .into_domain()
-}
-
-/// A queue row (wherever it is) with its ticket, activity, tenant and users.
-const PARTS: &str = concat!(
-    "
-SELECT ",
-    parts_columns!("q"),
-    "
-FROM ticket_webhook_rows q
-JOIN tickets tk ON tk.id = q.ticket_id
-JOIN ticket_activities a ON a.id = q.activity_id
-JOIN tenants tn ON tn.id = q.tenant_id
-JOIN users c ON c.id = tk.complainant_id
-LEFT JOIN users x ON x.id = q.snap_executor_id
-LEFT JOIN users au ON au.id = a.created_by
-WHERE q.id = $1"
-);
-
-pub(crate) async fn payload_parts(pool: &PgPool, id: QueueEntryId) -> Result<PayloadParts> {
-    let row = sqlx::query_as::<_, PartsRow>(PARTS)
-        .bind(id.0)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(Error::NotFound("queue entry"))?;
-    Ok(row.into_domain()?.1)
 }
 
 pub(crate) async fn sla_due(

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use fms_core::delivery::{Admission, BreakerState};
-use fms_core::ids::{QueueEntryId, TenantId};
+use fms_core::ids::{QueueEntryId, TenantId, UserId};
 use fms_core::payload::PayloadParts;
 use fms_core::queue::{
     Claim, ClaimOptions, Completion, CompletionEffect, OnboardingEntry, OnboardingQueue,
@@ -16,8 +16,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::SqliteStore;
 use crate::error::{Error, Result};
+use crate::row::QUEUE_COLUMNS;
 use crate::row::{self, ms};
-use crate::tickets::{parts_of, payload_parts, queue_entries, queue_entry};
+use crate::{directory, tickets};
 
 /// Due rows that may be claimed now: pending (or with an expired lease: a leased row's
 /// `next_attempt_at` is its lease's end), due, head of their ticket's line, on an endpoint the
@@ -170,6 +171,64 @@ fn finish(
     }
     tx.commit()?;
     Ok(effect)
+}
+
+fn queue_entries(c: &Connection, q: &QueueQuery) -> Result<Vec<QueueEntry>> {
+    // One ticket: its rows in sequence order; otherwise newest first.
+    let order = if q.ticket_id.is_some() {
+        "sequence"
+    } else {
+        "id DESC"
+    };
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {QUEUE_COLUMNS} FROM ticket_webhook_queue \
+         WHERE (?1 IS NULL OR tenant_id = ?1) AND (?2 IS NULL OR ticket_id = ?2) \
+         AND (?3 IS NULL OR state = ?3) AND id < ?5 ORDER BY {order} LIMIT ?4"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            q.tenant_id.map(|t| t.to_string()),
+            q.ticket_id.map(|t| t.to_string()),
+            q.state.map(|s| s.as_str()),
+            i64::from(q.limit),
+            // Always a bound (not `?5 IS NULL OR ...`), so it is a range on the index.
+            q.before.map_or(i64::MAX, |b| b.0)
+        ],
+        row::queue_entry,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn queue_entry(c: &Connection, id: QueueEntryId) -> Result<QueueEntry> {
+    c.prepare_cached(&format!(
+        "SELECT {QUEUE_COLUMNS} FROM ticket_webhook_queue WHERE id = ?1"
+    ))?
+    .query_row([id.0], row::queue_entry)
+    .optional()?
+    .ok_or(Error::NotFound("queue entry"))
+}
+
+fn payload_parts(c: &Connection, id: QueueEntryId) -> Result<PayloadParts> {
+    let entry = queue_entry(c, id)?;
+    parts_of(c, &entry)
+}
+
+/// Loads what the payload of `entry` needs.
+fn parts_of(c: &Connection, entry: &QueueEntry) -> Result<PayloadParts> {
+    let ticket = entry
+        .snapshot
+        .apply_to(tickets::ticket(c, entry.ticket_id)?);
+    let activity = tickets::activity(c, &entry.activity_id.to_string())?;
+    let user_opt = |id: Option<UserId>| id.map(|id| directory::user(c, id)).transpose();
+    Ok(PayloadParts {
+        tenant: directory::tenant(c, entry.tenant_id)?,
+        complainant: directory::user(c, ticket.complainant_id)?,
+        executor: user_opt(ticket.executor_id)?,
+        author: user_opt(activity.created_by)?,
+        activity,
+        ticket,
+        sequence: entry.sequence,
+    })
 }
 
 /// Puts a parked or skipped row of `q` back to pending, due now, attempts reset, a new retry

@@ -1,16 +1,13 @@
-//! Tickets, activities and the queue rows the trigger writes.
+//! Tickets and activities (the queue rows their trigger writes are read in `queue.rs`).
 
 use fms_core::activity::Activity;
-use fms_core::ids::{QueueEntryId, TicketId, UserId};
-use fms_core::payload::PayloadParts;
-use fms_core::queue::{QueueEntry, QueueQuery};
+use fms_core::ids::TicketId;
 use fms_core::store::{CreateTicket, CreatedTicket, Step, TicketChange, TicketQuery};
 use fms_core::ticket::{Status, Ticket, format_ticket_number};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::directory;
 use crate::error::{Error, Result};
-use crate::row::{self, ACTIVITY_COLUMNS, QUEUE_COLUMNS, TICKET_COLUMNS, ms};
+use crate::row::{self, ACTIVITY_COLUMNS, TICKET_COLUMNS, ms};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use fms_core::store::{StoreError, TicketStore};
@@ -241,62 +238,6 @@ pub(crate) fn activity(c: &Connection, id: &str) -> Result<Activity> {
     .query_row([id], row::activity)
     .optional()?
     .ok_or(Error::NotFound("activity"))
-}
-
-pub(crate) fn queue_entries(c: &Connection, q: &QueueQuery) -> Result<Vec<QueueEntry>> {
-    // One ticket: its rows in sequence order; otherwise newest first.
-    let order = if q.ticket_id.is_some() {
-        "sequence"
-    } else {
-        "id DESC"
-    };
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {QUEUE_COLUMNS} FROM ticket_webhook_queue \
-         WHERE (?1 IS NULL OR tenant_id = ?1) AND (?2 IS NULL OR ticket_id = ?2) \
-         AND (?3 IS NULL OR state = ?3) AND id < ?5 ORDER BY {order} LIMIT ?4"
-    ))?;
-    let rows = stmt.query_map(
-        params![
-            q.tenant_id.map(|t| t.to_string()),
-            q.ticket_id.map(|t| t.to_string()),
-            q.state.map(|s| s.as_str()),
-            i64::from(q.limit),
-            // Always a bound (not `?5 IS NULL OR ...`), so it is a range on the index.
-            q.before.map_or(i64::MAX, |b| b.0)
-        ],
-        row::queue_entry,
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-pub(crate) fn queue_entry(c: &Connection, id: QueueEntryId) -> Result<QueueEntry> {
-    c.prepare_cached(&format!(
-        "SELECT {QUEUE_COLUMNS} FROM ticket_webhook_queue WHERE id = ?1"
-    ))?
-    .query_row([id.0], row::queue_entry)
-    .optional()?
-    .ok_or(Error::NotFound("queue entry"))
-}
-
-pub(crate) fn payload_parts(c: &Connection, id: QueueEntryId) -> Result<PayloadParts> {
-    let entry = queue_entry(c, id)?;
-    parts_of(c, &entry)
-}
-
-/// Loads what the payload of `entry` needs.
-pub(crate) fn parts_of(c: &Connection, entry: &QueueEntry) -> Result<PayloadParts> {
-    let ticket = entry.snapshot.apply_to(ticket(c, entry.ticket_id)?);
-    let activity = activity(c, &entry.activity_id.to_string())?;
-    let user_opt = |id: Option<UserId>| id.map(|id| directory::user(c, id)).transpose();
-    Ok(PayloadParts {
-        tenant: directory::tenant(c, entry.tenant_id)?,
-        complainant: directory::user(c, ticket.complainant_id)?,
-        executor: user_opt(ticket.executor_id)?,
-        author: user_opt(activity.created_by)?,
-        activity,
-        ticket,
-        sequence: entry.sequence,
-    })
 }
 
 pub(crate) fn sla_due(c: &Connection, now: i64, limit: u32) -> Result<Vec<Ticket>> {
