@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod shutdown_support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +33,7 @@ use fms::tenant::{NewTenant, Tenant};
 use fms::ticket::Status;
 use fms::user::{NewUser, Role, User};
 use fms_test_receiver::{Received, Receiver, Reply};
+use shutdown_support::assert_stopped_cleanly;
 
 /// Where the simulated clock starts.
 fn t0() -> DateTime<Utc> {
@@ -758,23 +761,5 @@ async fn shutdown_returns_and_leaves_no_row_leased() {
     tokio::time::timeout(Duration::from_secs(10), running.shutdown())
         .await
         .expect("shutdown returns");
-    let rows = w
-        .fms
-        .queue_entries(&QueueQuery::tenant(tenant.id, None, 100))
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 25);
-    let leased: Vec<_> = rows
-        .iter()
-        .filter(|q| q.state == QueueState::Leased)
-        .collect();
-    assert!(leased.is_empty(), "{leased:?}");
-    let delivered = rows
-        .iter()
-        .filter(|q| q.state == QueueState::Delivered)
-        .count();
-    assert!((1..25).contains(&delivered), "{delivered}");
-    // Every request that reached the receiver was recorded as delivered.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(receiver.count(), delivered);
+    assert_stopped_cleanly(&w.fms, tenant.id, &receiver, 25).await;
 }

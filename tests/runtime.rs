@@ -9,6 +9,8 @@
 #[cfg(feature = "postgres")]
 mod postgres_support;
 
+mod shutdown_support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -24,6 +26,7 @@ use fms::tenant::{NewTenant, Tenant};
 use fms::user::{NewUser, Role};
 use fms::{Fms, Runtime, RuntimeSettings};
 use fms_test_receiver::{Received, Receiver, Reply};
+use shutdown_support::assert_stopped_cleanly;
 
 /// Far beyond every test: only wake-ups can deliver in time.
 const NEVER: Duration = Duration::from_secs(600);
@@ -209,24 +212,7 @@ async fn shutdown_records_sends_in_flight_and_leaves_no_row_leased() {
     tokio::time::timeout(PATIENCE, runtime.shutdown())
         .await
         .expect("shutdown returns");
-    let rows = fms
-        .queue_entries(&QueueQuery::tenant(tenant.id, None, 100))
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 25);
-    let leased: Vec<_> = rows
-        .iter()
-        .filter(|q| q.state == QueueState::Leased)
-        .collect();
-    assert!(leased.is_empty(), "{leased:?}");
-    let delivered = rows
-        .iter()
-        .filter(|q| q.state == QueueState::Delivered)
-        .count();
-    assert!((1..25).contains(&delivered), "{delivered}");
-    // Every request that reached the receiver was recorded as delivered.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(receiver.count(), delivered);
+    assert_stopped_cleanly(&fms, tenant.id, &receiver, 25).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
